@@ -1,0 +1,73 @@
+"""Settings read from the environment or `.env`, in one place.
+
+Every knob the process has is declared here with its default and where to get it, so that
+`.env.example`, the start-up check and the code cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """tunebot's configuration; names match the environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    database_url: str = Field(
+        default="sqlite:///tunebot.db",
+        description="SQLAlchemy URL of the database (SQLite by default, PostgreSQL for replicas).",
+    )
+    tunebot_default_model: str = Field(
+        default="gpt-4o-mini-2024-07-18",
+        description="Base model used for estimates and jobs when none is named.",
+    )
+    tunebot_prices: dict[str, float] = Field(
+        default_factory=dict,
+        description=(
+            "JSON object overriding training prices in USD per 1M tokens, "
+            'e.g. {"gpt-4o-mini": 3.0}.'
+        ),
+    )
+    tunebot_max_upload_mb: int = Field(default=512, ge=1, description="Largest dataset accepted.")
+    tunebot_poll_seconds: int = Field(default=30, ge=1, description="How often jobs are followed.")
+    tunebot_workers: int = Field(
+        default=0, ge=0, description="Processes that tokenize large files; 0 means one per core."
+    )
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_file_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["files.slack.com"]
+    )
+    openai_api_key: str | None = None
+    openai_base_url: str | None = None
+    openai_org_id: str | None = None
+    openai_project_id: str | None = None
+    port: int = 3000
+
+    @field_validator("slack_file_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        """Accept the comma-separated form an environment variable can hold."""
+        if isinstance(value, str):
+            return [host.strip().lower() for host in value.split(",") if host.strip()]
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once: the environment does not change under us."""
+    return Settings()

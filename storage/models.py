@@ -1,0 +1,195 @@
+"""The database schema as typed SQLAlchemy models.
+
+Idempotency lives here, in unique constraints, not in memory: chat platforms retry deliveries
+and people double-click, so "one report per file" and "one job per start request" are enforced
+by the database, which is the only party every replica agrees with.
+
+Changing a model means writing a migration under `storage/migrations/versions/`; the tests
+compare the migrated schema with these models and fail on any drift.
+"""
+
+from __future__ import annotations
+
+# SQLAlchemy resolves the (string) annotations below against this module's namespace at mapping
+# time, so every name used inside `Mapped[...]` must be imported at run time, not under
+# TYPE_CHECKING.
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime, json_column_type, utcnow
+
+# Explicit constraint names: Alembic can only alter or drop what it can name, and SQLite and
+# PostgreSQL would otherwise invent different names (or none).
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+_NOW = text("CURRENT_TIMESTAMP")
+
+
+class Base(DeclarativeBase):
+    """Declarative base whose metadata names every constraint the same way on every database."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class JobStatus(StrEnum):
+    """Job states: OpenAI's fine-tuning statuses plus two of our own.
+
+    `pending` is a job we recorded but have not yet submitted; `rejected` one we refused (or the
+    provider refused) before it ever ran. Stored as plain strings so a new provider status does not
+    need a migration.
+    """
+
+    PENDING = "pending"
+    REJECTED = "rejected"
+    VALIDATING_FILES = "validating_files"
+    QUEUED = "queued"
+    RUNNING = "running"
+    PAUSED = "paused"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Dataset(Base):
+    """One checked training file; the same bytes in the same workspace are checked once."""
+
+    __tablename__ = "datasets"
+    __table_args__ = (UniqueConstraint("workspace_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The chat platform's team/guild id; "" for the command line.
+    workspace_id: Mapped[str] = mapped_column(String, index=True)
+    channel_id: Mapped[str | None] = mapped_column(String)
+    thread_ts: Mapped[str | None] = mapped_column(String)
+    uploader_id: Mapped[str | None] = mapped_column(String)
+    source_file_id: Mapped[str | None] = mapped_column(String)
+    file_name: Mapped[str] = mapped_column(String)
+    sha256: Mapped[str] = mapped_column(String(64))
+    source_format: Mapped[str] = mapped_column(String)
+    format: Mapped[str | None] = mapped_column(String)
+    examples: Mapped[int] = mapped_column(Integer)
+    # BigInteger: a large file times many epochs passes 2**31 tokens.
+    total_tokens: Mapped[int] = mapped_column(BigInteger)
+    valid: Mapped[bool] = mapped_column(Boolean)
+    error_count: Mapped[int] = mapped_column(Integer)
+    warning_count: Mapped[int] = mapped_column(Integer)
+    # The dataset engine's report. Assign a new dict to change it: in-place edits are not tracked.
+    report: Mapped[dict[str, Any]] = mapped_column(json_column_type())
+    normalized_path: Mapped[str | None] = mapped_column(String)
+    provider_file_id: Mapped[str | None] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
+
+    @property
+    def short_id(self) -> str:
+        """The id people type in chat."""
+        return f"ds-{self.id}"
+
+
+class Job(Base):
+    """A fine-tuning job, from the start request to its outcome."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(String, index=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    validation_dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id"))
+    provider_job_id: Mapped[str | None] = mapped_column(String, unique=True)
+    # One job per start request, however often the request is delivered or clicked.
+    idempotency_key: Mapped[str] = mapped_column(String, unique=True)
+    base_model: Mapped[str] = mapped_column(String)
+    fine_tuned_model: Mapped[str | None] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String, index=True, default=JobStatus.PENDING.value)
+    method: Mapped[str] = mapped_column(String, default="supervised")
+    epochs: Mapped[int | None] = mapped_column(Integer)
+    suffix: Mapped[str | None] = mapped_column(String)
+    seed: Mapped[int | None] = mapped_column(BigInteger)
+    estimated_cost_usd: Mapped[Decimal | None] = mapped_column(Numeric(12, 4))
+    trained_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    actual_cost_usd: Mapped[Decimal | None] = mapped_column(Numeric(12, 4))
+    started_by: Mapped[str | None] = mapped_column(String)
+    channel_id: Mapped[str | None] = mapped_column(String)
+    thread_ts: Mapped[str | None] = mapped_column(String)
+    status_message_ts: Mapped[str | None] = mapped_column(String)
+    error_code: Mapped[str | None] = mapped_column(String)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, server_default=_NOW
+    )
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    dataset: Mapped[Dataset] = relationship(foreign_keys=[dataset_id])
+    validation_dataset: Mapped[Dataset | None] = relationship(foreign_keys=[validation_dataset_id])
+    events: Mapped[list[JobEvent]] = relationship(
+        back_populates="job",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="(JobEvent.created_at, JobEvent.id)",
+    )
+
+    @property
+    def short_id(self) -> str:
+        """The id people type in chat."""
+        return f"job-{self.id}"
+
+
+class JobEvent(Base):
+    """An event the provider reported for a job; stored once however often it is fetched."""
+
+    __tablename__ = "job_events"
+    __table_args__ = (UniqueConstraint("job_id", "provider_event_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    provider_event_id: Mapped[str] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
+    level: Mapped[str] = mapped_column(String)
+    type: Mapped[str] = mapped_column(String)
+    message: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(json_column_type(none_as_null=True))
+
+    job: Mapped[Job] = relationship(back_populates="events")
+
+
+class ChannelBinding(Base):
+    """Which tuned model answers in a channel, or in one thread of it."""
+
+    __tablename__ = "channel_bindings"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id", "thread_ts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(String)
+    channel_id: Mapped[str] = mapped_column(String)
+    # "" binds the whole channel. Not NULL: NULLs never collide in a unique constraint, so two
+    # whole-channel bindings could coexist.
+    thread_ts: Mapped[str] = mapped_column(String, default="", server_default=text("''"))
+    model: Mapped[str] = mapped_column(String)
+    system_prompt: Mapped[str | None] = mapped_column(Text)
+    temperature: Mapped[float | None] = mapped_column(Float)
+    max_tokens: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[str | None] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
