@@ -1,0 +1,7 @@
+"""A stateful emulator of the OpenAI API (files, uploads, fine-tuning, models, chat)."""
+
+from .emulator import OpenAIEmulator
+from .faults import RecordedRequest
+from .script import JobScript
+
+__all__ = ["JobScript", "OpenAIEmulator", "RecordedRequest"]

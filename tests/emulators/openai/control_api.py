@@ -1,0 +1,73 @@
+"""/_emulator/...: the test controls over HTTP, for an emulator running in another process.
+
+No API key is needed: these paths do not exist on the real service, so no client under test
+can reach them by accident.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .app import Application
+from .httpio import JsonResponse, Request, Route
+from .script import JobScript
+
+JOB = r"/_emulator/jobs/(?P<job_id>[^/]+)"
+SETTABLE = ("speed", "chat_reply", "tokens_per_second", "context_window", "max_file_bytes")
+
+
+def requests(app: Application, request: Request) -> JsonResponse:
+    return JsonResponse({"data": [list(entry) for entry in app.log.snapshot()]})
+
+
+def reset_log(app: Application, request: Request) -> JsonResponse:
+    app.log.reset()
+    return JsonResponse({"ok": True})
+
+
+def set_script(app: Application, request: Request) -> JsonResponse:
+    app.state.config.script = JobScript.from_dict(request.json())
+    return JsonResponse({"ok": True})
+
+
+def set_config(app: Application, request: Request) -> JsonResponse:
+    body = request.json()
+    for key in SETTABLE:
+        if key in body:
+            setattr(app.state.config, key, body[key])
+    return JsonResponse({"ok": True})
+
+
+def inject(app: Application, request: Request) -> JsonResponse:
+    body: dict[str, Any] = request.json()
+    app.inject(
+        body["path_regex"],
+        status=body.get("status", 500),
+        count=body.get("count", 1),
+        retry_after=body.get("retry_after"),
+        body=body.get("body"),
+        method=body.get("method"),
+        delay=body.get("delay", 0.0),
+    )
+    return JsonResponse({"ok": True})
+
+
+def advance(app: Application, request: Request) -> JsonResponse:
+    return JsonResponse({"status": app.advance(request.params["job_id"])})
+
+
+def finish(app: Application, request: Request) -> JsonResponse:
+    body = request.json()
+    job = app.finish(request.params["job_id"], body.get("outcome", "succeeded"), body.get("error"))
+    return JsonResponse(job)
+
+
+ROUTES = [
+    Route("GET", r"/_emulator/requests", requests),
+    Route("POST", r"/_emulator/reset_log", reset_log),
+    Route("POST", r"/_emulator/script", set_script),
+    Route("POST", r"/_emulator/config", set_config),
+    Route("POST", r"/_emulator/faults", inject),
+    Route("POST", JOB + "/advance", advance),
+    Route("POST", JOB + "/finish", finish),
+]

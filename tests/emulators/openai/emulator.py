@@ -1,0 +1,201 @@
+"""`OpenAIEmulator`: the object tests hold: start/stop, knobs, faults, the log, job controls."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection
+from types import TracebackType
+from typing import Any, Generic, TypeVar, overload
+
+from . import control_api
+from .app import Application
+from .faults import RecordedRequest
+from .script import JobScript, Outcome
+from .server import EmulatorHTTPServer
+from .state import DEFAULT_MAX_FILE_BYTES, ChatReply, EmulatorConfig, ScriptChoice
+
+T = TypeVar("T")
+
+
+class _Setting(Generic[T]):
+    """An emulator attribute that reads and writes the live config the server consults."""
+
+    name: str
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> _Setting[T]: ...
+    @overload
+    def __get__(self, instance: OpenAIEmulator, owner: type) -> T: ...
+    def __get__(self, instance: OpenAIEmulator | None, owner: type) -> _Setting[T] | T:
+        if instance is None:
+            return self
+        value: T = getattr(instance.app.state.config, self.name)
+        return value
+
+    def __set__(self, instance: OpenAIEmulator, value: T) -> None:
+        setattr(instance.app.state.config, self.name, value)
+
+
+class OpenAIEmulator:
+    """A stateful stand-in for the OpenAI API on 127.0.0.1, for end-to-end tests and benches.
+
+    Use as a context manager; point a client at `base_url`. Settings below may be changed at
+    any time and apply to the next request (scripts: to the next job created).
+    """
+
+    script: _Setting[ScriptChoice] = _Setting()
+    speed: _Setting[float] = _Setting()
+    chat_reply: _Setting[ChatReply] = _Setting()
+    tokens_per_second: _Setting[float] = _Setting()
+    context_window: _Setting[int | None] = _Setting()
+    max_file_bytes: _Setting[int] = _Setting()
+    results_base64: _Setting[bool] = _Setting()
+    organization: _Setting[str] = _Setting()
+
+    def __init__(
+        self,
+        api_key: str = "sk-test-emulator",
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        speed: float = 1.0,
+        script: ScriptChoice | None = None,
+        organization: str = "tunebot-emulator",
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        chat_reply: ChatReply = "Hello from the emulated model.",
+        tokens_per_second: float = 0.0,
+        context_window: int | None = None,
+        results_base64: bool = True,
+        seed: int = 0,
+    ) -> None:
+        config = EmulatorConfig(
+            api_key=api_key,
+            organization=organization,
+            script=script or JobScript(),
+            speed=speed,
+            max_file_bytes=max_file_bytes,
+            chat_reply=chat_reply,
+            tokens_per_second=tokens_per_second,
+            context_window=context_window,
+            results_base64=results_base64,
+            seed=seed,
+        )
+        self.api_key = api_key
+        self.app = Application(config)
+        self.app.control_routes = control_api.ROUTES
+        self._address = (host, port)
+        self._server: EmulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> OpenAIEmulator:
+        if self._server is not None:
+            raise RuntimeError("the emulator is already running")
+        self._server = EmulatorHTTPServer(self._address, self.app)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="openai-emulator-http",
+            daemon=True,
+        )
+        self._thread.start()
+        self.app.clock.start()
+        return self
+
+    def stop(self) -> None:
+        state = self.app.state
+        with state.changed:
+            state.stopping.set()
+            state.changed.notify_all()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.close_connections()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self.app.clock.is_alive():
+            self.app.clock.join(timeout=5)
+
+    def __enter__(self) -> OpenAIEmulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the emulator is not running")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """The server root (control paths live under `/_emulator/`)."""
+        return f"http://{self._address[0]}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """What to pass as the client's `base_url`."""
+        return self.url + "/v1"
+
+    # -- observing and steering --------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A snapshot of (method, path, time) for every request so far, oldest first."""
+        return self.app.log.snapshot()
+
+    def reset_log(self) -> None:
+        self.app.log.reset()
+
+    def inject(
+        self,
+        path_regex: str,
+        status: int | None = 500,
+        count: int = 1,
+        retry_after: float | None = None,
+        body: dict[str, Any] | None = None,
+        *,
+        method: str | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        """Fail the next `count` requests whose path matches (`re.search`).
+
+        429 carries `retry-after` and `x-ratelimit-*` headers; `status=None` with `delay`
+        only slows the matching requests (for client timeouts).
+        """
+        self.app.inject(path_regex, status, count, retry_after, body, method=method, delay=delay)
+
+    def clear_faults(self) -> None:
+        self.app.faults.clear()
+
+    def advance(self, job_id: str) -> str:
+        """Move a job one step (a phase change or one training step); return its status."""
+        return self.app.advance(job_id)
+
+    def finish(
+        self, job_id: str, outcome: Outcome = "succeeded", error: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """End a job now with `outcome`; returns the job as the API would show it."""
+        return self.app.finish(job_id, outcome, error)
+
+    def set_script(self, job_id: str, script: JobScript) -> None:
+        """Re-script a job that already exists (e.g. `JobScript(manual=True)` to freeze it)."""
+        self.app.set_script(job_id, script)
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        return self.app.job(job_id)
+
+    def wait_for(
+        self, job_id: str, status: str | Collection[str], timeout: float = 5.0
+    ) -> dict[str, Any]:
+        return self.app.wait_for(job_id, status, timeout)

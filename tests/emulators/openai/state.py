@@ -1,0 +1,226 @@
+"""Everything the emulated account holds, behind one lock.
+
+Routes, the job clock and the test-facing controls all take `state.lock` before touching
+anything here; `state.changed` (a condition on that lock) wakes the clock and `wait_for`.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .script import JobScript
+
+ChatReply = str | Callable[[list[dict[str, Any]]], str]
+ScriptChoice = JobScript | Callable[[dict[str, Any]], JobScript]
+TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
+DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024
+
+
+@dataclass
+class EmulatorConfig:
+    """Knobs a test may turn at any time (reads are single attribute loads, so no lock)."""
+
+    api_key: str
+    organization: str = "tunebot-emulator"
+    organization_id: str = "org-emulator"
+    script: ScriptChoice = field(default_factory=JobScript)
+    speed: float = 1.0
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    chat_reply: ChatReply = "Hello from the emulated model."
+    tokens_per_second: float = 0.0
+    context_window: int | None = None
+    results_base64: bool = True
+    seed: int = 0
+
+
+@dataclass
+class FileRecord:
+    id: str
+    filename: str
+    purpose: str
+    content: bytes
+    created_at: int
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "file",
+            "bytes": len(self.content),
+            "created_at": self.created_at,
+            "filename": self.filename,
+            "purpose": self.purpose,
+            "status": "processed",
+            "status_details": None,
+            "expires_at": None,
+        }
+
+
+@dataclass
+class UploadRecord:
+    id: str
+    filename: str
+    purpose: str
+    size: int
+    mime_type: str
+    created_at: int
+    status: str = "pending"
+    parts: dict[str, bytes] = field(default_factory=dict)
+    file: FileRecord | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "upload",
+            "bytes": self.size,
+            "created_at": self.created_at,
+            "expires_at": self.created_at + 3600,
+            "filename": self.filename,
+            "purpose": self.purpose,
+            "status": self.status,
+            "file": self.file.to_api() if self.file else None,
+        }
+
+
+@dataclass
+class JobRecord:
+    id: str
+    created_at: int
+    model: str
+    training_file: str
+    validation_file: str | None
+    suffix: str | None
+    seed: int
+    metadata: dict[str, str] | None
+    method_type: str
+    requested: dict[str, Any]
+    script: JobScript
+    planned_model: str
+    organization_id: str
+    status: str = "validating_files"
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    error: dict[str, Any] | None = None
+    fine_tuned_model: str | None = None
+    finished_at: int | None = None
+    estimated_finish: int | None = None
+    trained_tokens: int | None = None
+    result_files: list[str] = field(default_factory=list)
+    examples: int = 0
+    words: int = 0
+    step: int = 0
+    total_steps: int = 0
+    forced_outcome: str | None = None
+    deadline: float | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    checkpoints: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL
+
+    def to_api(self) -> dict[str, Any]:
+        method: dict[str, Any] = {
+            "type": self.method_type,
+            self.method_type: {"hyperparameters": dict(self.hyperparameters)},
+        }
+        return {
+            "id": self.id,
+            "object": "fine_tuning.job",
+            "created_at": self.created_at,
+            "error": dict(self.error) if self.error else None,
+            "fine_tuned_model": self.fine_tuned_model,
+            "finished_at": self.finished_at,
+            "hyperparameters": {
+                key: value
+                for key, value in self.hyperparameters.items()
+                if key in ("n_epochs", "batch_size", "learning_rate_multiplier")
+            },
+            "model": self.model,
+            "organization_id": self.organization_id,
+            "result_files": list(self.result_files),
+            "seed": self.seed,
+            "status": self.status,
+            "trained_tokens": self.trained_tokens,
+            "training_file": self.training_file,
+            "validation_file": self.validation_file,
+            "estimated_finish": self.estimated_finish,
+            "integrations": [],
+            "metadata": dict(self.metadata) if self.metadata is not None else None,
+            "method": method,
+            "user_provided_suffix": self.suffix,
+        }
+
+
+@dataclass
+class ModelRecord:
+    id: str
+    created: int
+    owned_by: str
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "model",
+            "created": self.created,
+            "owned_by": self.owned_by,
+        }
+
+
+class EmulatorState:
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
+        self.stopping = threading.Event()
+        self.files: dict[str, FileRecord] = {}
+        self.uploads: dict[str, UploadRecord] = {}
+        self.jobs: dict[str, JobRecord] = {}
+        self.models: dict[str, ModelRecord] = {}
+        self._random = random.Random(config.seed)
+
+    def new_id(self, prefix: str, length: int = 24) -> str:
+        alphabet = string.ascii_letters + string.digits
+        return prefix + "".join(self._random.choice(alphabet) for _ in range(length))
+
+    def new_seed(self) -> int:
+        return self._random.randrange(2**31)
+
+    @staticmethod
+    def now() -> int:
+        return int(time.time())
+
+    def add_event(
+        self,
+        job: JobRecord,
+        message: str,
+        *,
+        level: str = "info",
+        kind: str = "message",
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        job.events.append(
+            {
+                "id": self.new_id("ftevent-"),
+                "object": "fine_tuning.job.event",
+                "created_at": self.now(),
+                "level": level,
+                "message": message,
+                "data": data if data is not None else {},
+                "type": kind,
+            }
+        )
+
+    def script_for(self, request: dict[str, Any]) -> JobScript:
+        choice = self.config.script
+        return choice if isinstance(choice, JobScript) else choice(request)
+
+    def seconds(self, duration: float) -> float:
+        """A script duration in wall seconds under the current speed multiplier."""
+        speed = self.config.speed
+        return duration / speed if speed > 0 else duration
