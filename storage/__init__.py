@@ -5,7 +5,16 @@ Only the domain package talks to storage; handlers go through the domain.
 
 from storage.db import make_engine, make_session_factory, normalize_url, session_scope
 from storage.migrate import current_revision, downgrade, head_revision, upgrade
-from storage.models import Base, ChannelBinding, Dataset, Job, JobEvent, JobStatus
+from storage.models import (
+    Base,
+    ChannelBinding,
+    Dataset,
+    Job,
+    JobEvent,
+    JobStatus,
+    Task,
+    TaskStatus,
+)
 from storage.types import UTCDateTime, utcnow
 
 __all__ = [
@@ -15,6 +24,8 @@ __all__ = [
     "Job",
     "JobEvent",
     "JobStatus",
+    "Task",
+    "TaskStatus",
     "UTCDateTime",
     "current_revision",
     "downgrade",

@@ -100,6 +100,10 @@ class Dataset(Base):
     report: Mapped[dict[str, Any]] = mapped_column(json_column_type())
     normalized_path: Mapped[str | None] = mapped_column(String)
     provider_file_id: Mapped[str | None] = mapped_column(String)
+    # Where the report was posted, so a retried intake never posts it twice.
+    report_message_ts: Mapped[str | None] = mapped_column(String)
+    # The dataset this one was produced from by "Fix and re-upload".
+    fixed_from_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
 
     @property
@@ -193,3 +197,37 @@ class ChannelBinding(Base):
     max_tokens: Mapped[int | None] = mapped_column(Integer)
     created_by: Mapped[str | None] = mapped_column(String)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
+
+
+class TaskStatus(StrEnum):
+    """Where a durable task stands."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Task(Base):
+    """Work a chat request asked for, written down before it is acknowledged.
+
+    Slack wants an answer within 3 seconds and retries otherwise; a process may die at any
+    moment. So a request becomes a row first (its unique `key` absorbs retries and double clicks)
+    and the work runs from the row: whatever restarts in between, nothing the user sent is lost.
+    """
+
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String)
+    key: Mapped[str] = mapped_column(String, unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(json_column_type())
+    status: Mapped[str] = mapped_column(String, index=True, default=TaskStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # A pending task is due once run_after has passed and no live worker holds its lease.
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, server_default=_NOW
+    )

@@ -1,0 +1,134 @@
+"""A durable queue of work in the database: enqueue once, claim with a lease, finish or retry.
+
+Why the database and not Redis or a broker: the work is a handful of requests a minute, the
+database is already the one thing every replica shares, and a task must be written in the same
+place as the rows it creates so a crash leaves both or neither.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.models import Task, TaskStatus
+from storage.types import utcnow
+
+
+@dataclass(frozen=True)
+class ClaimedTask:
+    """A task this worker now holds until its lease ends."""
+
+    id: int
+    kind: str
+    key: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+class TaskQueue:
+    """Tasks keyed by an idempotency key: the same key enqueued twice is one task."""
+
+    def __init__(
+        self, factory: sessionmaker[Session], lease: timedelta = timedelta(minutes=5)
+    ) -> None:
+        self._factory = factory
+        self._lease = lease
+
+    def enqueue(self, kind: str, key: str, payload: dict[str, Any]) -> tuple[int, bool]:
+        """Write a task; return its id and whether this call created it (False: a repeat)."""
+        try:
+            with self._factory.begin() as session:
+                task = Task(kind=kind, key=key, payload=payload)
+                session.add(task)
+                session.flush()
+                return task.id, True
+        except IntegrityError:
+            with self._factory() as session:
+                existing = session.scalar(select(Task.id).where(Task.key == key))
+                if existing is None:
+                    raise
+                return existing, False
+
+    def claim(self, task_id: int) -> ClaimedTask | None:
+        """Take a due, unleased task; None when another worker has it or it is finished.
+
+        One conditional UPDATE decides, so two replicas can never both run a task.
+        """
+        now = utcnow()
+        with self._factory.begin() as session:
+            claimed = session.execute(
+                update(Task)
+                .where(
+                    Task.id == task_id,
+                    Task.status == TaskStatus.PENDING.value,
+                    Task.run_after <= now,
+                    or_(Task.locked_until.is_(None), Task.locked_until < now),
+                )
+                .values(locked_until=now + self._lease, attempts=Task.attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            task = session.get_one(Task, task_id)
+            return ClaimedTask(task.id, task.kind, task.key, dict(task.payload), task.attempts)
+
+    def due(self, limit: int = 50) -> list[int]:
+        """Pending tasks whose time has come and that nobody holds: the sweep's work list."""
+        now = utcnow()
+        with self._factory() as session:
+            return list(
+                session.scalars(
+                    select(Task.id)
+                    .where(
+                        Task.status == TaskStatus.PENDING.value,
+                        Task.run_after <= now,
+                        or_(Task.locked_until.is_(None), Task.locked_until < now),
+                    )
+                    .order_by(Task.id)
+                    .limit(limit)
+                )
+            )
+
+    def complete(self, task_id: int) -> None:
+        self._finish(task_id, TaskStatus.DONE, None)
+
+    def fail(self, task_id: int, error: str) -> None:
+        """Give up on a task for good, keeping why."""
+        self._finish(task_id, TaskStatus.FAILED, error)
+
+    def retry(self, task_id: int, error: str, delay: timedelta) -> None:
+        """Release the task to run again after `delay`."""
+        with self._factory.begin() as session:
+            session.execute(
+                update(Task)
+                .where(Task.id == task_id)
+                .values(last_error=error, locked_until=None, run_after=utcnow() + delay)
+            )
+
+    def release_all_leases(self) -> int:
+        """Free every lease: only for a single-process database (SQLite) starting up, where any
+        lease left behind belongs to a process that is gone."""
+        with self._factory.begin() as session:
+            released = session.execute(
+                update(Task)
+                .where(Task.status == TaskStatus.PENDING.value, Task.locked_until.is_not(None))
+                .values(locked_until=None)
+            )
+            return int(released.rowcount)  # type: ignore[attr-defined]
+
+    def status(self, task_id: int) -> str | None:
+        with self._factory() as session:
+            return session.scalar(select(Task.status).where(Task.id == task_id))
+
+    def _finish(self, task_id: int, status: TaskStatus, error: str | None) -> None:
+        with self._factory.begin() as session:
+            session.execute(
+                update(Task)
+                .where(Task.id == task_id)
+                .values(status=status.value, last_error=error, locked_until=None)
+            )

@@ -1,0 +1,79 @@
+"""The durable task queue: one task per key, one holder at a time, retries after a delay."""
+
+import threading
+from datetime import timedelta
+
+from storage.tasks import TaskQueue
+
+
+def test_the_same_key_enqueued_twice_is_one_task(session_factory):
+    queue = TaskQueue(session_factory)
+    first, created = queue.enqueue("intake", "file:T1:F1", {"file": "F1"})
+    again, created_again = queue.enqueue("intake", "file:T1:F1", {"file": "F1"})
+    assert created and not created_again
+    assert first == again
+    assert queue.due() == [first]
+
+
+def test_only_one_of_many_concurrent_claims_wins(session_factory):
+    queue = TaskQueue(session_factory)
+    task_id, _ = queue.enqueue("start", "start:1", {"n": 1})
+    winners = []
+    barrier = threading.Barrier(6)
+
+    def contend():
+        barrier.wait()
+        claimed = queue.claim(task_id)
+        if claimed is not None:
+            winners.append(claimed)
+
+    threads = [threading.Thread(target=contend) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(winners) == 1
+    assert winners[0].payload == {"n": 1}
+    assert winners[0].attempts == 1
+    assert queue.due() == []
+
+
+def test_an_expired_lease_makes_the_task_due_again(session_factory):
+    queue = TaskQueue(session_factory, lease=timedelta(seconds=-1))
+    task_id, _ = queue.enqueue("start", "start:2", {})
+    assert queue.claim(task_id) is not None
+    assert queue.due() == [task_id]
+    reclaimed = queue.claim(task_id)
+    assert reclaimed is not None and reclaimed.attempts == 2
+
+
+def test_retry_waits_for_its_delay_and_complete_ends_the_task(session_factory):
+    queue = TaskQueue(session_factory)
+    task_id, _ = queue.enqueue("start", "start:3", {})
+    assert queue.claim(task_id) is not None
+    queue.retry(task_id, "rate limited", timedelta(hours=1))
+    assert queue.due() == []
+    assert queue.claim(task_id) is None
+    queue.retry(task_id, "rate limited", timedelta(seconds=-1))
+    assert queue.claim(task_id) is not None
+    queue.complete(task_id)
+    assert queue.status(task_id) == "done"
+    assert queue.claim(task_id) is None
+
+
+def test_failed_tasks_keep_their_error_and_never_run_again(session_factory):
+    queue = TaskQueue(session_factory)
+    task_id, _ = queue.enqueue("start", "start:4", {})
+    queue.claim(task_id)
+    queue.fail(task_id, "boom")
+    assert queue.status(task_id) == "failed"
+    assert queue.due() == []
+
+
+def test_releasing_leases_frees_tasks_of_a_dead_process(session_factory):
+    queue = TaskQueue(session_factory)
+    task_id, _ = queue.enqueue("start", "start:5", {})
+    assert queue.claim(task_id) is not None
+    assert queue.due() == []
+    assert queue.release_all_leases() == 1
+    assert queue.due() == [task_id]
