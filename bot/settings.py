@@ -7,6 +7,7 @@ Every knob the process has is declared here with its default and where to get it
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, field_validator
@@ -38,6 +39,9 @@ class Settings(BaseSettings):
             "JSON object overriding training prices in USD per 1M tokens, "
             'e.g. {"gpt-4o-mini": 3.0}.'
         ),
+    )
+    tunebot_data_dir: Path = Field(
+        default=Path("data"), description="Where normalized datasets and fixed files are kept."
     )
     tunebot_max_upload_mb: int = Field(default=512, ge=1, description="Largest dataset accepted.")
     tunebot_poll_seconds: int = Field(default=30, ge=1, description="How often jobs are followed.")

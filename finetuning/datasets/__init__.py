@@ -1,0 +1,1 @@
+"""The dataset engine: read a training file once, check it, count its tokens, estimate its cost."""
