@@ -109,15 +109,27 @@ def _digest(example: object, raw: bytes | None) -> int:
     try:
         canonical = orjson.dumps(example, option=orjson.OPT_SORT_KEYS)
     except (TypeError, orjson.JSONEncodeError):
-        canonical = raw if raw is not None else json.dumps(example, sort_keys=True).encode()
+        canonical = (
+            raw
+            if raw is not None
+            else json.dumps(example, sort_keys=True).encode("utf-8", "surrogatepass")
+        )
     return int.from_bytes(hashlib.blake2b(canonical, digest_size=8).digest(), "little")
+
+
+def _serialized(value: object) -> bytes:
+    """One JSONL line for a record read from another format."""
+    try:
+        return orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
 
 
 def parse_json(raw: bytes) -> tuple[object, str | None]:
     """Parse one JSON text; on failure say where (line, column) the way json does.
 
-    orjson is the fast path; the standard library gives the precise message, and accepts the
-    numbers orjson cannot hold (integers over 64 bits), which the API accepts too.
+    orjson is the fast path; the standard library gives the precise message (line and column)
+    and accepts what orjson refuses but JSON allows, such as escaped lone surrogates.
     """
     try:
         return orjson.loads(raw), None
@@ -176,7 +188,7 @@ class Analyzer:
         self._count(result, line, tokens)
         result.digests.append((_digest(value, raw), line))
         if result.normalized is not None:
-            result.normalized.append(raw if raw is not None else orjson.dumps(value))
+            result.normalized.append(raw if raw is not None else _serialized(value))
 
     def _count(self, result: PartResult, line: int, tokens: int) -> None:
         limit = self.options.max_tokens_per_example

@@ -133,7 +133,7 @@ def check_messages(
         unknown = [key for key in message if key not in MESSAGE_KEYS]
         if unknown:
             report("message_unrecognized_key", f"message {number}: {', '.join(map(repr, unknown))}")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             report("unrecognized_role", f"message {number} has role {role!r}")
         content = message.get("content")
         if "content" in message or not makes_call:

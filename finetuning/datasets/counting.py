@@ -8,6 +8,7 @@ them: compact JSON text, or the text of each text part.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import orjson
@@ -17,6 +18,18 @@ TOKENS_PER_MESSAGE = 3
 TOKENS_PER_NAME = 1
 REPLY_PRIMING = 3
 _CACHE_LIMIT = 4096
+
+
+def compact_json(value: object) -> str:
+    """JSON text without spaces, as the API serializes tool calls and declarations.
+
+    The standard library takes over for what orjson refuses (lone surrogates, huge integers), so
+    odd data is counted rather than crashing the check.
+    """
+    try:
+        return orjson.dumps(value).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 class TokenCounter:
@@ -60,7 +73,7 @@ class TokenCounter:
             return parts
         if value is None or isinstance(value, bool | int | float):
             return 0
-        return self.repeated_text(orjson.dumps(value).decode())
+        return self.repeated_text(compact_json(value))
 
     def messages(self, messages: Sequence[object]) -> int:
         """The cookbook's count for one conversation, reply priming included."""
@@ -85,4 +98,4 @@ class TokenCounter:
         """Tokens of an example's `tools` / `functions` declaration, usually shared by all."""
         if value is None:
             return 0
-        return self.repeated_text(orjson.dumps(value).decode())
+        return self.repeated_text(compact_json(value))

@@ -172,8 +172,10 @@ def validate_file(
             summary.add(result)
             if writer is not None and result.normalized:
                 writer.write_lines(result.normalized)
-            if progress is not None:
+            if progress is not None and source is SourceFormat.JSONL:
                 progress(min(summary.bytes_read, total_bytes), total_bytes)
+        if progress is not None and source is not SourceFormat.JSONL:
+            progress(total_bytes, total_bytes)  # other readers do not count bytes as they go
     summary.finish(model)
     sha256 = digest.hexdigest() if source is SourceFormat.JSONL else _file_sha256(path)
     counted = max(summary.counted, 1)

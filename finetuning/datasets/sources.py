@@ -52,12 +52,12 @@ def sniff_source_format(path: Path) -> SourceFormat:
     if suffix == ".tsv":
         return SourceFormat.TSV
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
-    if text.startswith(b"["):
-        return SourceFormat.JSON
-    if suffix == ".json" and text.startswith(b"{"):
-        first_line = text.split(b"\n", 1)[0].rstrip(b"\r")
-        _, problem = parse_json(first_line)
-        return SourceFormat.JSONL if problem is None else SourceFormat.JSON
+    if text.startswith(b"[") or (suffix == ".json" and text.startswith(b"{")):
+        first_line, _, rest = text.partition(b"\n")
+        _, problem = parse_json(first_line.rstrip(b"\r"))
+        # A whole value on line 1 with more lines after it is JSONL (perhaps with a bad first
+        # line); anything else is one JSON document, such as a pretty-printed array.
+        return SourceFormat.JSONL if problem is None and rest.strip() else SourceFormat.JSON
     return SourceFormat.JSONL
 
 
