@@ -1,0 +1,36 @@
+"""`/finetune help`: every subcommand on one screen, with the ids people type."""
+
+from __future__ import annotations
+
+from handlers.slack.blocks.text import escape_mrkdwn
+
+_COMMANDS: tuple[tuple[str, str], ...] = (
+    (
+        "start [DATASET] [model=M] [epochs=N] [suffix=S] [validation=DATASET] [seed=N]",
+        "start a fine-tune; blank settings are left to the API",
+    ),
+    ("status [JOB]", "one job in full, or this channel's active jobs"),
+    ("list [all]", "this channel's recent jobs; `all` for every channel's"),
+    ("cancel JOB", "stop a job"),
+    ("events JOB", "a job's latest events and training metrics"),
+    ("models", "the base models you can train and your fine-tuned models"),
+    ("delete MODEL", "delete one of your fine-tuned models"),
+    ("help", "this message"),
+)
+
+
+def help_text(command: str = "/finetune") -> str:
+    """The help message in mrkdwn, for the slash command named `command`."""
+    name = escape_mrkdwn(command)
+    rows = [f"• `{name} {usage}`: {what}" for usage, what in _COMMANDS]
+    return "\n".join(
+        [
+            "*Fine-tune models from this channel.* Drop a training file here (JSONL, CSV, TSV, "
+            "XLSX or JSON) and I reply in its thread with a report and its id.",
+            "",
+            *rows,
+            "",
+            "`DATASET` is a dataset id such as `ds-7` (default: the newest valid dataset in this "
+            "channel). `JOB` is a job id such as `job-3`, or the provider's `ftjob-…`.",
+        ]
+    )
