@@ -4,6 +4,7 @@ Nothing here calls Slack or the database; listeners load the data, call these, a
 result. Every renderer keeps within Slack's limits and escapes what users wrote.
 """
 
+from finetuning.jobs.records import JobRecord
 from handlers.slack.blocks.help import help_text
 from handlers.slack.blocks.jobs import (
     job_failed_to_start_blocks,
@@ -12,7 +13,6 @@ from handlers.slack.blocks.jobs import (
 )
 from handlers.slack.blocks.report import report_blocks
 from handlers.slack.blocks.start_modal import StartFields, parse_start_submission, start_modal
-from finetuning.jobs.records import JobRecord
 
 __all__ = [
     "JobRecord",

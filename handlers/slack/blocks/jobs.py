@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
+from finetuning.jobs.records import JobRecord
 from handlers.slack.blocks.layout import context, section, text_size, to_dicts
 from handlers.slack.blocks.limits import (
     FALLBACK_TEXT_LIMIT,
@@ -23,7 +24,6 @@ from handlers.slack.blocks.text import (
     truncate,
     usd,
 )
-from finetuning.jobs.records import JobRecord
 
 STATUS_MARK = {
     "pending": ":hourglass_flowing_sand:",
