@@ -120,6 +120,40 @@ def models() -> None:
     Console().print(table)
 
 
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default PORT).")] = None,
+) -> None:
+    """Run the Slack bot: HTTP on PORT, or Socket Mode when SLACK_APP_TOKEN is set."""
+    from bot.preflight import missing_settings
+
+    settings = get_settings()
+    missing = missing_settings(settings)
+    if missing:
+        typer.echo("tunebot cannot start; these settings are missing:", err=True)
+        for setting in missing:
+            typer.echo(f"  {setting.name}: {setting.where}", err=True)
+        typer.echo("Set them in .env (see .env.example) or the environment.", err=True)
+        raise typer.Exit(USAGE_ERROR)
+    from bot.serving import run_server
+
+    run_server(settings, host=host or settings.host, port=port or settings.port)
+
+
+@app.command()
+def manifest(
+    url: Annotated[
+        str, typer.Option(help="Public base URL of the server (HTTP mode).")
+    ] = "https://tunebot.example.com",
+    socket_mode: Annotated[bool, typer.Option(help="Use Socket Mode (no public URL).")] = False,
+) -> None:
+    """Print the Slack app manifest to paste at api.slack.com/apps → Create New App."""
+    from handlers.slack.manifest import manifest_yaml
+
+    typer.echo(manifest_yaml(url=url, socket_mode=socket_mode), nl=False)
+
+
 @db_app.command("upgrade")
 def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",

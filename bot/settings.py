@@ -44,6 +44,9 @@ class Settings(BaseSettings):
         default=Path("data"), description="Where normalized datasets and fixed files are kept."
     )
     tunebot_max_upload_mb: int = Field(default=512, ge=1, description="Largest dataset accepted.")
+    tunebot_task_workers: int = Field(
+        default=4, ge=1, description="Threads running checks, starts and other queued work."
+    )
     tunebot_poll_seconds: int = Field(default=30, ge=1, description="How often jobs are followed.")
     tunebot_workers: int = Field(
         default=0, ge=0, description="Processes that tokenize large files; 0 means one per core."
@@ -61,6 +64,7 @@ class Settings(BaseSettings):
     openai_org_id: str | None = None
     openai_project_id: str | None = None
     port: int = 3000
+    host: str = "0.0.0.0"
 
     @field_validator("slack_file_hosts", mode="before")
     @classmethod

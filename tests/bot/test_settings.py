@@ -12,9 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_every_setting_is_documented_in_env_example():
     documented = ROOT.joinpath(".env.example").read_text()
     missing = [
-        name.upper()
-        for name in Settings.model_fields
-        if f"{name.upper()}=" not in documented
+        name.upper() for name in Settings.model_fields if f"{name.upper()}=" not in documented
     ]
     assert missing == []
 

@@ -1,0 +1,90 @@
+"""The composition root: settings in, a wired process out. The only place that knows every part."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from slack_bolt import App
+from sqlalchemy import Engine
+
+from bot.settings import Settings
+from bot.worker import TaskRunner
+from finetuning.datasets.engine import ValidationSettings
+from finetuning.datasets.library import DatasetLibrary
+from finetuning.datasets.models import default_catalog
+from finetuning.jobs import JobService
+from finetuning.provider import OpenAIProvider, ProviderSettings, make_client
+from handlers.slack.app import build_app, make_web_client
+from handlers.slack.deps import SlackDeps
+from handlers.slack.tasks import task_handlers
+from storage.db import make_engine, make_session_factory
+from storage.migrate import upgrade
+from storage.tasks import TaskQueue
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """Everything a running server holds, to start and stop it as one."""
+
+    settings: Settings
+    engine: Engine
+    runner: TaskRunner
+    slack_app: App
+
+    def start(self) -> None:
+        self.runner.start()
+
+    def stop(self) -> None:
+        self.runner.stop(wait=False)
+        self.engine.dispose()
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Migrate the database, then build and connect every service."""
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+    catalog = default_catalog().with_prices(settings.tunebot_prices)
+    library = DatasetLibrary(
+        factory,
+        settings.tunebot_data_dir,
+        ValidationSettings(
+            default_model=settings.tunebot_default_model,
+            workers=settings.tunebot_workers,
+            catalog=catalog,
+        ),
+    )
+    provider_settings = ProviderSettings(
+        api_key=settings.openai_api_key or "",
+        base_url=settings.openai_base_url,
+        organization=settings.openai_org_id,
+        project=settings.openai_project_id,
+    )
+    provider = OpenAIProvider(make_client(provider_settings), provider_settings)
+    jobs = JobService(factory, library, provider, catalog, settings.tunebot_default_model)
+    queue = TaskQueue(factory)
+    if engine.dialect.name == "sqlite":
+        released = queue.release_all_leases()
+        if released:
+            log.info("resuming %d task(s) left by the previous run", released)
+    runner = TaskRunner(queue, {}, workers=settings.tunebot_task_workers)
+    token = settings.slack_bot_token or ""
+    deps = SlackDeps(
+        client=make_web_client(token, settings.slack_api_url),
+        bot_token=token,
+        library=library,
+        jobs=jobs,
+        provider=provider,
+        catalog=catalog,
+        default_model=settings.tunebot_default_model,
+        enqueue=runner.enqueue,
+        file_hosts=settings.slack_file_hosts,
+        max_upload_bytes=settings.tunebot_max_upload_mb << 20,
+        data_dir=settings.tunebot_data_dir,
+    )
+    runner.register(task_handlers(deps))
+    app = build_app(deps, settings.slack_signing_secret or "")
+    return Runtime(settings=settings, engine=engine, runner=runner, slack_app=app)

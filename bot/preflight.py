@@ -1,0 +1,42 @@
+"""Refuse to start without the settings the bot cannot work without, naming all of them at once.
+
+Finding one missing setting per restart is how a set-up afternoon is lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.settings import Settings
+
+
+@dataclass(frozen=True)
+class MissingSetting:
+    name: str
+    where: str
+
+
+def missing_settings(settings: Settings) -> list[MissingSetting]:
+    """Every required setting that is empty, with where to get it."""
+    missing: list[MissingSetting] = []
+    if not settings.slack_bot_token:
+        missing.append(
+            MissingSetting(
+                "SLACK_BOT_TOKEN",
+                "api.slack.com/apps → your app → OAuth & Permissions → Bot User OAuth Token "
+                "(xoxb-…); install the app to the workspace first",
+            )
+        )
+    if not settings.slack_app_token and not settings.slack_signing_secret:
+        missing.append(
+            MissingSetting(
+                "SLACK_SIGNING_SECRET",
+                "api.slack.com/apps → your app → Basic Information → App Credentials → Signing "
+                "Secret (or set SLACK_APP_TOKEN to use Socket Mode instead)",
+            )
+        )
+    if not settings.openai_api_key:
+        missing.append(
+            MissingSetting("OPENAI_API_KEY", "platform.openai.com/api-keys → Create new secret key")
+        )
+    return missing

@@ -1,0 +1,34 @@
+"""The HTTP server: Bolt behind Starlette under uvicorn, plus a health check.
+
+uvicorn is a production-grade ASGI server (h11/httptools, graceful shutdown, signal handling).
+Bolt's listeners are synchronous (SQLAlchemy, the OpenAI SDK), so each Slack request is dispatched
+on a worker thread: the event loop keeps accepting requests while one is being acknowledged.
+"""
+
+from __future__ import annotations
+
+from slack_bolt import App
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+
+def create_asgi_app(slack_app: App | None) -> Starlette:
+    """`POST /slack/events` (when Slack arrives over HTTP) and `GET /healthz`."""
+
+    async def slack_events(request: Request) -> Response:
+        assert slack_app is not None
+        body = await request.body()
+        response = await run_in_threadpool(slack_app.dispatch, to_bolt_request(request, body))
+        return to_starlette_response(response)
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    routes = [Route("/healthz", healthz, methods=["GET"])]
+    if slack_app is not None:
+        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    return Starlette(routes=routes)

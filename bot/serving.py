@@ -1,0 +1,36 @@
+"""Starting and stopping the whole service: tasks, Slack transport, HTTP server."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from bot.container import build_runtime
+from bot.server import create_asgi_app
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def run_server(settings: Settings, *, host: str, port: int) -> None:
+    """Run until SIGINT/SIGTERM. Socket Mode still serves /healthz over HTTP for probes."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    runtime = build_runtime(settings)
+    runtime.start()
+    socket_handler = None
+    try:
+        if settings.slack_app_token:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            socket_handler = SocketModeHandler(runtime.slack_app, settings.slack_app_token)
+            socket_handler.connect()  # type: ignore[no-untyped-call]  # Bolt leaves it untyped
+            log.info("connected to Slack over Socket Mode")
+            asgi = create_asgi_app(None)
+        else:
+            asgi = create_asgi_app(runtime.slack_app)
+        uvicorn.run(asgi, host=host, port=port, log_level="info", access_log=False)
+    finally:
+        if socket_handler is not None:
+            socket_handler.close()  # type: ignore[no-untyped-call]
+        runtime.stop()

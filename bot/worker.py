@@ -1,0 +1,113 @@
+"""Runs durable tasks: at once when enqueued, and from a periodic sweep after a restart.
+
+Handlers are plain functions of the task's payload. A handler that raises `RetryLaterError` (or any
+exception) is tried again with backoff, up to a limit; the task row keeps the last error.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+from finetuning.tasks import RetryLaterError
+from storage.tasks import TaskQueue
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], None]
+MAX_ATTEMPTS = 6
+
+
+def backoff(attempt: int) -> timedelta:
+    """2, 4, 8 … seconds, at most five minutes."""
+    return timedelta(seconds=min(300, 2**attempt))
+
+
+class TaskRunner:
+    """A bounded pool of threads working off the task queue."""
+
+    def __init__(
+        self,
+        queue: TaskQueue,
+        handlers: dict[str, Handler],
+        *,
+        workers: int = 4,
+        sweep_seconds: float = 2.0,
+    ) -> None:
+        self._queue = queue
+        self._handlers = handlers
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="task")
+        self._sweep_seconds = sweep_seconds
+        self._in_flight: set[int] = set()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._sweeper: threading.Thread | None = None
+
+    def register(self, handlers: dict[str, Handler]) -> None:
+        """Add handlers; the front ends that own them need `enqueue` first, hence afterwards."""
+        self._handlers.update(handlers)
+
+    def enqueue(self, kind: str, key: str, payload: dict[str, Any]) -> bool:
+        """Write the task and start it now; False when the key was already taken (a repeat)."""
+        if kind not in self._handlers:
+            raise KeyError(f"no handler for task kind {kind!r}")
+        task_id, created = self._queue.enqueue(kind, key, payload)
+        if created:
+            self.submit(task_id)
+        return created
+
+    def submit(self, task_id: int) -> None:
+        with self._lock:
+            if task_id in self._in_flight or self._stopping.is_set():
+                return
+            self._in_flight.add(task_id)
+        self._pool.submit(self._run, task_id)
+
+    def start(self) -> None:
+        """Start the sweep that picks up tasks left by a restart or due for a retry."""
+        self._sweeper = threading.Thread(target=self._sweep, name="task-sweep", daemon=True)
+        self._sweeper.start()
+
+    def stop(self, wait: bool = True) -> None:
+        self._stopping.set()
+        self._pool.shutdown(wait=wait, cancel_futures=True)
+
+    def _sweep(self) -> None:
+        while not self._stopping.wait(self._sweep_seconds):
+            try:
+                for task_id in self._queue.due():
+                    self.submit(task_id)
+            except Exception:
+                log.exception("task sweep failed; trying again")
+
+    def _run(self, task_id: int) -> None:
+        try:
+            task = self._queue.claim(task_id)
+            if task is None:
+                return
+            try:
+                self._handlers[task.kind](task.payload)
+            except RetryLaterError as exc:
+                self._retry_or_fail(task_id, task.attempts, str(exc), exc.delay)
+            except Exception as exc:
+                log.exception("task %s (%s) failed", task.key, task.kind)
+                self._retry_or_fail(task_id, task.attempts, repr(exc), None)
+            else:
+                self._queue.complete(task_id)
+        except Exception:
+            log.exception("task %s could not be run", task_id)
+        finally:
+            with self._lock:
+                self._in_flight.discard(task_id)
+
+    def _retry_or_fail(
+        self, task_id: int, attempts: int, error: str, delay: timedelta | None
+    ) -> None:
+        if attempts >= MAX_ATTEMPTS:
+            self._queue.fail(task_id, error)
+        else:
+            self._queue.retry(task_id, error, delay or backoff(attempts))

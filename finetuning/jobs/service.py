@@ -1,0 +1,242 @@
+"""Starting, finding and cancelling jobs, with the database as the judge of "exactly once".
+
+A start writes the job row (unique idempotency key) before calling the provider, tags the
+provider's job with our id, and records the provider's id after. If the process dies between the
+call and the record, the retry finds the provider's job by its tag instead of creating another.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload, sessionmaker
+
+from finetuning.datasets.library import DatasetLibrary, StoredDataset
+from finetuning.datasets.models import ModelCatalog
+from finetuning.jobs.records import ACTIVE_STATUSES, JobRecord
+from finetuning.jobs.start import StartPlan, StartRefusedError, StartRequest, plan_start
+from finetuning.provider import JobEventSnapshot, JobSnapshot, OpenAIProvider, ProviderError
+from storage.models import Job, JobStatus
+from storage.types import utcnow
+
+__all__ = ["JobNotFoundError", "JobService", "StartOutcome", "StartRefusedError"]
+
+_JOB_REF = re.compile(r"^(?:job-)?(\d{1,12})$", re.IGNORECASE)
+CLOCK_SKEW = timedelta(minutes=10)
+"""How far the provider's clock may differ from ours when looking back for a tagged job."""
+TAG = "tunebot_job"
+"""Metadata key carrying our job id on the provider's job."""
+
+
+class JobNotFoundError(LookupError):
+    """No job by that reference in this workspace."""
+
+
+@dataclass(frozen=True)
+class StartOutcome:
+    """The job a request led to; `created` is False when the request was a repeat."""
+
+    job: JobRecord
+    created: bool
+
+
+class JobService:
+    """The jobs of every workspace, each call scoped to one."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        library: DatasetLibrary,
+        provider: OpenAIProvider,
+        catalog: ModelCatalog,
+        default_model: str,
+    ) -> None:
+        self._factory = factory
+        self._library = library
+        self._provider = provider
+        self._catalog = catalog
+        self._default_model = default_model
+
+    def start(self, request: StartRequest) -> StartOutcome:
+        """Start the job a request asks for, at most once per request key.
+
+        Raises StartRefusedError (nothing created) for a request that cannot start, and a
+        retryable ProviderError when OpenAI could not be reached: the job row then stays pending
+        and the same call may be repeated. A provider refusal marks the job failed with the
+        provider's own message.
+        """
+        existing = self._by_key(request.key)
+        if existing is not None and existing.status != JobStatus.PENDING.value:
+            return StartOutcome(existing, created=False)
+        plan = plan_start(request, self._library, self._catalog, self._default_model)
+        job = existing or self._insert(plan)
+        if job.provider_job_id is None:
+            adopted = self._find_tagged(job) if existing is not None else None
+            job = self._record(job.id, adopted or self._submit(job, plan))
+        return StartOutcome(job, created=existing is None)
+
+    def _insert(self, plan: StartPlan) -> JobRecord:
+        request = plan.request
+        row = Job(
+            workspace_id=request.workspace_id,
+            dataset_id=plan.dataset.id,
+            validation_dataset_id=plan.validation.id if plan.validation else None,
+            idempotency_key=request.key,
+            base_model=plan.model.id,
+            status=JobStatus.PENDING.value,
+            method=plan.method,
+            epochs=request.epochs,
+            suffix=request.suffix,
+            seed=request.seed,
+            estimated_cost_usd=Decimal(str(plan.estimate.cost_usd)),
+            started_by=request.requested_by,
+            channel_id=plan.dataset.channel_id or request.channel_id,
+            thread_ts=plan.dataset.thread_ts,
+        )
+        try:
+            with self._factory.begin() as session:
+                session.add(row)
+                session.flush()
+                return self._load(session, row.id)
+        except IntegrityError:
+            raced = self._by_key(request.key)
+            if raced is None:
+                raise
+            return raced
+
+    def _submit(self, job: JobRecord, plan: StartPlan) -> JobSnapshot:
+        try:
+            training = self._provider_file(plan.dataset)
+            validation = self._provider_file(plan.validation) if plan.validation else None
+            return self._provider.create_job(
+                training_file=training,
+                validation_file=validation,
+                model=plan.model.id,
+                epochs=plan.request.epochs,
+                suffix=plan.request.suffix,
+                seed=plan.request.seed,
+                method="dpo" if plan.method == "dpo" else "supervised",
+                metadata={TAG: job.short_id},
+            )
+        except ProviderError as exc:
+            if not exc.retryable:
+                self._fail(job.id, exc)
+            raise
+
+    def _provider_file(self, dataset: StoredDataset) -> str:
+        """Upload a dataset's normalized file once; later jobs reuse the provider's copy."""
+        if dataset.provider_file_id is not None:
+            return dataset.provider_file_id
+        if dataset.normalized_path is None:
+            raise StartRefusedError(
+                f"{dataset.short_id} has no stored file", "Upload the file again."
+            )
+        file_id = self._provider.upload_training_file(
+            dataset.normalized_path, filename=f"{dataset.short_id}-{dataset.file_name}.jsonl"
+        )
+        self._library.set_provider_file(dataset.id, file_id)
+        return file_id
+
+    def _find_tagged(self, job: JobRecord) -> JobSnapshot | None:
+        """The provider's job for ours, if an earlier attempt created it before dying."""
+        for page_number, snapshot in enumerate(self._provider.iter_jobs(page_size=100)):
+            if snapshot.metadata.get(TAG) == job.short_id:
+                return snapshot
+            if page_number >= 200 or snapshot.created_at < job.created_at - CLOCK_SKEW:
+                return None
+        return None
+
+    def _record(self, job_id: int, snapshot: JobSnapshot) -> JobRecord:
+        with self._factory.begin() as session:
+            row = session.get_one(Job, job_id)
+            row.provider_job_id = snapshot.id
+            row.status = snapshot.status
+            row.epochs = snapshot.n_epochs or row.epochs
+            return self._load(session, job_id)
+
+    def _fail(self, job_id: int, error: ProviderError) -> None:
+        with self._factory.begin() as session:
+            row = session.get_one(Job, job_id)
+            row.status = JobStatus.FAILED.value
+            row.error_code = error.code or (str(error.status) if error.status else None)
+            row.error_message = error.message
+            row.finished_at = utcnow()
+
+    def mark_announced(self, job_id: int, message_ts: str) -> None:
+        """Remember the message that shows this job, to update it in place later."""
+        with self._factory.begin() as session:
+            session.get_one(Job, job_id).status_message_ts = message_ts
+
+    def by_key(self, key: str) -> JobRecord | None:
+        return self._by_key(key)
+
+    def get(self, workspace_id: str, ref: str) -> JobRecord:
+        """A job of this workspace by `job-N` or the provider's `ftjob-…` id."""
+        ref = ref.strip()
+        query = select(Job).options(joinedload(Job.dataset))
+        match = _JOB_REF.match(ref)
+        if match:
+            query = query.where(Job.id == int(match.group(1)))
+        elif ref.startswith("ftjob-"):
+            query = query.where(Job.provider_job_id == ref)
+        else:
+            raise JobNotFoundError(f"{ref!r} is not a job id (use job-N or ftjob-…)")
+        with self._factory() as session:
+            row = session.scalar(query.where(Job.workspace_id == workspace_id))
+            if row is None:
+                raise JobNotFoundError(f"no job {ref!r} here")
+            return JobRecord.of(row)
+
+    def recent(
+        self,
+        workspace_id: str,
+        channel_id: str | None = None,
+        *,
+        active_only: bool = False,
+        limit: int = 20,
+    ) -> list[JobRecord]:
+        """Newest first, from what is stored: no provider calls."""
+        query = select(Job).options(joinedload(Job.dataset)).where(Job.workspace_id == workspace_id)
+        if channel_id is not None:
+            query = query.where(Job.channel_id == channel_id)
+        if active_only:
+            query = query.where(Job.status.in_(ACTIVE_STATUSES))
+        with self._factory() as session:
+            rows = session.scalars(query.order_by(Job.id.desc()).limit(limit))
+            return [JobRecord.of(row) for row in rows]
+
+    def cancel(self, workspace_id: str, ref: str) -> JobRecord:
+        """Ask the provider to cancel; the stored status follows its answer."""
+        job = self.get(workspace_id, ref)
+        if job.provider_job_id is None:
+            raise JobNotFoundError(f"{job.short_id} was never submitted, so cannot be cancelled")
+        snapshot = self._provider.cancel_job(job.provider_job_id)
+        with self._factory.begin() as session:
+            row = session.get_one(Job, job.id)
+            row.status = snapshot.status
+            return self._load(session, job.id)
+
+    def events(self, workspace_id: str, ref: str, limit: int = 15) -> list[JobEventSnapshot]:
+        """The provider's latest events for a job, newest first."""
+        job = self.get(workspace_id, ref)
+        if job.provider_job_id is None:
+            return []
+        return self._provider.list_events(job.provider_job_id, limit=limit)
+
+    def _by_key(self, key: str) -> JobRecord | None:
+        with self._factory() as session:
+            row = session.scalar(
+                select(Job).options(joinedload(Job.dataset)).where(Job.idempotency_key == key)
+            )
+            return JobRecord.of(row) if row is not None else None
+
+    @staticmethod
+    def _load(session: Session, job_id: int) -> JobRecord:
+        row = session.scalar(select(Job).options(joinedload(Job.dataset)).where(Job.id == job_id))
+        assert row is not None
+        return JobRecord.of(row)

@@ -1,0 +1,17 @@
+"""The contract between durable-task handlers (in the front ends) and the runner (in `bot/`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+
+class RetryLaterError(Exception):
+    """The work may succeed later unchanged (a rate limit, an outage): try again after `delay`.
+
+    Any other exception is retried too, with backoff, but is logged as a failure; this one is an
+    expected pause.
+    """
+
+    def __init__(self, message: str, delay: timedelta | None = None) -> None:
+        super().__init__(message)
+        self.delay = delay

@@ -1,0 +1,46 @@
+"""The Bolt app: listeners registered on one App, sharing one set of services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from handlers.slack.deps import SlackDeps
+from handlers.slack.listeners import commands, files, interactions
+
+_IGNORED_SUBTYPES = frozenset({"message_changed", "message_deleted", "bot_message"})
+
+
+def make_web_client(token: str, base_url: str) -> WebClient:
+    """A WebClient that waits out Slack's rate limits (honouring Retry-After) a few times."""
+    client = WebClient(token=token, base_url=base_url)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+def drop_edits(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse:
+    """Answer edits and bot chatter before authorization: our own `chat.update` calls come back
+    as `message_changed` events, and processing that flood would cost an auth call each."""
+    event = body.get("event") or {}
+    if event.get("type") == "message" and event.get("subtype") in _IGNORED_SUBTYPES:
+        return BoltResponse(status=200, body="")
+    return next()
+
+
+def build_app(deps: SlackDeps, signing_secret: str, *, verify_token: bool = True) -> App:
+    """The app with every listener; `verify_token` calls auth.test once at start."""
+    app = App(
+        client=deps.client,
+        signing_secret=signing_secret,
+        token_verification_enabled=verify_token,
+        before_authorize=drop_edits,
+        process_before_response=False,
+    )
+    files.register(app, deps)
+    commands.register(app, deps)
+    interactions.register(app, deps)
+    return app

@@ -1,0 +1,70 @@
+"""Downloading a shared file from Slack, safely.
+
+Only from the configured file hosts, never following a redirect (a redirect off Slack's host
+would hand our bot token to whoever answers), with a size cap enforced while streaming, and with
+Slack's habit of answering an unauthorised download with a 200 HTML login page turned into a
+clear error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+CHUNK = 1 << 16
+
+
+class DownloadError(Exception):
+    """The file could not be fetched; the message is fit to show the person who shared it."""
+
+
+def host_allowed(url: str, hosts: list[str]) -> bool:
+    """True when the URL's host (or host:port) is one of `hosts`, over HTTPS or a local test."""
+    parts = urlsplit(url)
+    hostname = (parts.hostname or "").lower()
+    netloc = f"{hostname}:{parts.port}" if parts.port else hostname
+    if parts.scheme != "https" and hostname not in ("127.0.0.1", "localhost"):
+        return False
+    return hostname in hosts or netloc in hosts
+
+
+def download(
+    url: str, token: str, target: Path, *, hosts: list[str], max_bytes: int, timeout: float = 60
+) -> int:
+    """Stream `url` into `target` with the bot token; return the bytes written."""
+    if not host_allowed(url, hosts):
+        raise DownloadError(
+            f"refused to download from {urlsplit(url).hostname!r}: not a Slack file host"
+        )
+    written = 0
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        with (
+            httpx.stream(
+                "GET", url, headers=headers, timeout=timeout, follow_redirects=False
+            ) as response,
+            target.open("wb") as out,
+        ):
+            if response.is_redirect:
+                raise DownloadError(
+                    "Slack redirected the download elsewhere; refused (the token stays with Slack)"
+                )
+            if response.status_code != 200:
+                raise DownloadError(f"Slack answered {response.status_code} to the download")
+            if "text/html" in response.headers.get("content-type", ""):
+                raise DownloadError(
+                    "Slack sent a login page instead of the file: the app needs the files:read "
+                    "scope (reinstall it from its settings page)"
+                )
+            for chunk in response.iter_bytes(CHUNK):
+                written += len(chunk)
+                if written > max_bytes:
+                    raise DownloadError(
+                        f"the file is larger than the {max_bytes // (1 << 20)} MB limit"
+                    )
+                out.write(chunk)
+    except httpx.HTTPError as exc:
+        raise DownloadError(f"the download failed: {exc}") from exc
+    return written

@@ -1,0 +1,122 @@
+"""`/finetune`: answered within Slack's 3 seconds; slow or costly work becomes a task."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from finetuning.datasets.models import ModelCatalog
+from finetuning.jobs import JobNotFoundError
+from finetuning.provider import ProviderError
+from handlers.slack.blocks.help import help_text
+from handlers.slack.blocks.jobs import job_status_blocks
+from handlers.slack.command_parser import CommandError, ParsedCommand, parse_command
+from handlers.slack.deps import SlackDeps
+from handlers.slack.tasks import COMMAND, START
+from handlers.slack.tasks.command import command_payload
+from handlers.slack.tasks.start import start_payload
+
+
+def register(app: App, deps: SlackDeps) -> None:
+    @app.command(deps.command)
+    def on_command(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        try:
+            parsed = parse_command(command.get("text") or "")
+        except CommandError as exc:
+            ack(text=f":warning: {exc}\n\n{help_text(deps.command)}")
+            return
+        team = str(command["team_id"])
+        channel = str(command["channel_id"])
+        user = str(command["user_id"])
+        if parsed.name == "help":
+            ack(text=help_text(deps.command))
+        elif parsed.name in ("status", "list"):
+            ack(**_status(deps, parsed, team, channel))
+        elif parsed.name == "start":
+            ack(text=":hourglass_flowing_sand: Starting the fine-tune…")
+            deps.enqueue(
+                START,
+                f"start:{team}:{command['trigger_id']}",
+                start_payload(
+                    key=f"start:{team}:{command['trigger_id']}",
+                    team=team,
+                    channel=channel,
+                    user=user,
+                    fields=_start_fields(parsed),
+                ),
+            )
+        elif parsed.name in ("cancel", "delete"):
+            ack(text=f":hourglass_flowing_sand: Asking OpenAI to {parsed.name} it…")
+            deps.enqueue(
+                COMMAND,
+                f"command:{team}:{command['trigger_id']}",
+                command_payload(
+                    name=parsed.name,
+                    argument=parsed.arguments[0],
+                    team=team,
+                    channel=channel,
+                    user=user,
+                    response_url=command.get("response_url"),
+                ),
+            )
+        else:
+            ack()
+            respond(text=_read_from_provider(deps, parsed, team))
+
+
+def _start_fields(parsed: ParsedCommand) -> dict[str, Any]:
+    return {
+        "dataset": parsed.arguments[0] if parsed.arguments else None,
+        "model": parsed.options.get("model"),
+        "epochs": parsed.integer("epochs"),
+        "suffix": parsed.options.get("suffix"),
+        "validation": parsed.options.get("validation"),
+        "seed": parsed.integer("seed"),
+    }
+
+
+def _status(deps: SlackDeps, parsed: ParsedCommand, team: str, channel: str) -> dict[str, Any]:
+    """Read from what is stored: no provider calls, so it always answers within the ack."""
+    if parsed.name == "status" and parsed.arguments:
+        try:
+            jobs = [deps.jobs.get(team, parsed.arguments[0])]
+        except JobNotFoundError as exc:
+            return {"text": f":grey_question: {exc}"}
+        title = f"Job {jobs[0].short_id}"
+    elif parsed.name == "list" and parsed.arguments[:1] == ["all"]:
+        jobs = deps.jobs.recent(team, limit=20)
+        title = "Recent jobs in this workspace"
+    else:
+        jobs = deps.jobs.recent(team, channel, active_only=parsed.name == "status", limit=20)
+        title = "Active jobs in this channel" if parsed.name == "status" else "Jobs in this channel"
+    if not jobs:
+        return {"text": f"{title}: none yet. Start one with `{deps.command} start`."}
+    text, blocks = job_status_blocks(jobs, title=title)
+    return {"text": text, "blocks": blocks}
+
+
+def _read_from_provider(deps: SlackDeps, parsed: ParsedCommand, team: str) -> str:
+    try:
+        if parsed.name == "events":
+            events = deps.jobs.events(team, parsed.arguments[0])
+            if not events:
+                return "No events yet."
+            return "\n".join(
+                f"`{event.created_at:%Y-%m-%d %H:%M:%S}` {event.message}"
+                for event in reversed(events)
+            )
+        return _models(deps.catalog, [m.id for m in deps.provider.list_fine_tuned_models()])
+    except JobNotFoundError as exc:
+        return f":grey_question: {exc}"
+    except ProviderError as exc:
+        return f":x: OpenAI: {exc.message}\n_{exc.hint}_"
+
+
+def _models(catalog: ModelCatalog, tuned: list[str]) -> str:
+    base = "\n".join(
+        f"• `{m.id}` ({', '.join(m.formats)}; ${m.training_usd_per_million:g}/1M training tokens)"
+        for m in catalog.models
+    )
+    mine = "\n".join(f"• `{model}`" for model in tuned[:40]) or "• none yet"
+    return f"*Base models you can fine-tune*\n{base}\n\n*Your fine-tuned models*\n{mine}"

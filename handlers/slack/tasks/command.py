@@ -1,0 +1,59 @@
+"""Subcommands that change something at OpenAI (cancel, delete): durable, answered privately."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from finetuning.jobs import JobNotFoundError
+from finetuning.provider import ProviderError
+from finetuning.tasks import RetryLaterError
+from handlers.slack.deps import SlackDeps
+from handlers.slack.tasks.slack_calls import slack_transient_as_retry
+
+
+def command_payload(
+    *, name: str, argument: str, team: str, channel: str, user: str, response_url: str | None
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "argument": argument,
+        "team": team,
+        "channel": channel,
+        "user": user,
+        "response_url": response_url,
+    }
+
+
+def run_command(deps: SlackDeps, payload: dict[str, Any]) -> None:
+    name, argument, team = payload["name"], payload["argument"], payload["team"]
+    try:
+        if name == "cancel":
+            job = deps.jobs.cancel(team, argument)
+            text = f":no_entry_sign: Cancelling `{job.short_id}` (now {job.status})."
+        elif name == "delete":
+            deleted = deps.provider.delete_model(argument)
+            text = f":wastebasket: Deleted `{argument}`." if deleted else f"`{argument}` remains."
+        else:
+            raise ValueError(f"unknown durable command {name!r}")
+    except JobNotFoundError as missing:
+        text = f":grey_question: {missing}"
+    except ProviderError as error:
+        if error.retryable:
+            raise RetryLaterError(error.message) from error
+        text = f":x: OpenAI refused: {error.message}\n_{error.hint}_"
+    with slack_transient_as_retry():
+        _respond(deps, payload, text)
+
+
+def _respond(deps: SlackDeps, payload: dict[str, Any], text: str) -> None:
+    """Answer through the command's response_url (private), or ephemerally if it is gone."""
+    response_url = payload.get("response_url")
+    if response_url:
+        try:
+            httpx.post(response_url, json={"response_type": "ephemeral", "text": text}, timeout=10)
+            return
+        except httpx.HTTPError:
+            pass
+    deps.client.chat_postEphemeral(channel=payload["channel"], user=payload["user"], text=text)

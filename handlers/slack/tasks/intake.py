@@ -1,0 +1,88 @@
+"""A shared file, from download to the report in its thread."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from finetuning.datasets.fixes import planned_fixes
+from finetuning.datasets.library import Origin
+from handlers.slack.blocks.report import report_blocks
+from handlers.slack.deps import SlackDeps
+from handlers.slack.download import DownloadError, download
+from handlers.slack.files import is_dataset_name, is_partial
+from handlers.slack.tasks.slack_calls import slack_transient_as_retry
+
+log = logging.getLogger(__name__)
+
+
+def run_intake(deps: SlackDeps, payload: dict[str, Any]) -> None:
+    """Check one shared file and answer in its thread; payload from the file_share listener."""
+    channel = payload["channel"]
+    thread_ts = payload["thread_ts"]
+    with slack_transient_as_retry():
+        file = payload["file"]
+        if is_partial(file):
+            file = deps.client.files_info(file=file["id"])["file"]
+        name = str(file.get("name") or "")
+        if not is_dataset_name(name):
+            return
+        size = int(file.get("size") or 0)
+        if size > deps.max_upload_bytes:
+            _reply(deps, channel, thread_ts, _too_large(name, size, deps.max_upload_bytes))
+            return
+        url = str(file.get("url_private_download") or file.get("url_private") or "")
+        with tempfile.TemporaryDirectory(prefix="tunebot-intake-") as scratch:
+            local = Path(scratch) / Path(name).name
+            try:
+                download(
+                    url,
+                    deps.bot_token,
+                    local,
+                    hosts=deps.file_hosts,
+                    max_bytes=deps.max_upload_bytes,
+                )
+            except DownloadError as exc:
+                _reply(deps, channel, thread_ts, f":warning: I could not read `{name}`: {exc}.")
+                return
+            dataset = deps.library.ingest(
+                local,
+                Origin(
+                    workspace_id=payload["team"],
+                    file_name=name,
+                    channel_id=channel,
+                    thread_ts=thread_ts,
+                    uploader_id=payload.get("user"),
+                    source_file_id=str(file["id"]),
+                ),
+            )
+        if dataset.report_message_ts is not None and dataset.thread_ts == thread_ts:
+            return  # a retried intake whose report is already in this thread
+        text, blocks = report_blocks(
+            dataset.report,
+            dataset.short_id,
+            can_start=dataset.valid,
+            fixable=planned_fixes(dataset.report),
+            command=deps.command,
+        )
+        if not dataset.created:
+            text = f"These bytes were checked before as {dataset.short_id}. {text}"
+        posted = deps.client.chat_postMessage(
+            channel=channel, thread_ts=thread_ts, text=text, blocks=blocks
+        )
+        if dataset.created:
+            deps.library.mark_reported(dataset.id, str(posted["ts"]))
+
+
+def _too_large(name: str, size: int, limit: int) -> str:
+    return (
+        f":warning: `{name}` is {size / (1 << 20):,.1f} MB, over this workspace's "
+        f"{limit / (1 << 20):,.0f} MB limit. Split it, or ask an admin to raise "
+        "TUNEBOT_MAX_UPLOAD_MB."
+    )
+
+
+def _reply(deps: SlackDeps, channel: str, thread_ts: str, text: str) -> None:
+    deps.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
