@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PACKAGES := bot handlers storage finetuning
 
-.PHONY: install lint test bench clean
+.PHONY: install run lint test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+run: install
+	$(VENV)/bin/tunebot serve
 
 lint: install
 	$(VENV)/bin/ruff check .

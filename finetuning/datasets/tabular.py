@@ -22,11 +22,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-import openpyxl
 import orjson
-from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+if TYPE_CHECKING:
+    import openpyxl
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,6 +362,10 @@ def _archive_refusal(file: IO[bytes], max_uncompressed_bytes: int) -> SourceErro
 
 
 def _sheet_records(file: IO[bytes]) -> Iterator[SourceRecord]:
+    # Imported here: openpyxl costs a tenth of a second at start, paid by every JSONL check and
+    # every worker process otherwise.
+    import openpyxl
+
     try:
         workbook = openpyxl.load_workbook(file, read_only=True, data_only=True)
     except Exception as error:  # openpyxl reports damage with many exception types
@@ -373,6 +378,8 @@ def _sheet_records(file: IO[bytes]) -> Iterator[SourceRecord]:
 
 
 def _sheet_rows(workbook: openpyxl.Workbook) -> Iterator[_Row]:
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
     line = 0
     try:
         by_name = {sheet.title.strip().lower(): sheet for sheet in workbook.worksheets}
