@@ -444,7 +444,8 @@ def print_table(
     print(f"a/c = {a_over_c:.2f}  (target <= {TARGET_A_OVER_C})  {targets['a_over_c']['verdict']}")
     note = "" if file_mb >= RSS_TARGET_FILE_MB else f"; this file is only {file_mb:.0f} MB"
     print(
-        f"peak PSS of (a)'s processes = {rss:.1f} MB  (target < {TARGET_RSS_MB:.0f} MB on a 1 GB file{note})  "
+        f"peak PSS of (a)'s processes = {rss:.1f} MB  "
+        f"(target < {TARGET_RSS_MB:.0f} MB on a 1 GB file{note})  "
         f"{targets['peak_rss_mb']['verdict']}"
     )
     return targets
