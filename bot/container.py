@@ -8,17 +8,24 @@ from dataclasses import dataclass
 from slack_bolt import App
 from sqlalchemy import Engine
 
+from bot.scheduler import FollowScheduler
+from bot.server import WebhookHandler
 from bot.settings import Settings
 from bot.worker import TaskRunner
 from finetuning.datasets.engine import ValidationSettings
 from finetuning.datasets.library import DatasetLibrary
 from finetuning.datasets.models import default_catalog
+from finetuning.follow.follower import Follower
+from finetuning.follow.outbox import Outbox
 from finetuning.jobs import JobService
 from finetuning.provider import OpenAIProvider, ProviderSettings, make_client
+from finetuning.provider.webhooks import WebhookRejectedError, job_from_webhook
 from handlers.slack.app import build_app, make_web_client
 from handlers.slack.deps import SlackDeps
+from handlers.slack.follow import SlackFollowNotifier
 from handlers.slack.tasks import task_handlers
 from storage.db import make_engine, make_session_factory
+from storage.leases import LeaseStore
 from storage.migrate import upgrade
 from storage.tasks import TaskQueue
 
@@ -33,11 +40,15 @@ class Runtime:
     engine: Engine
     runner: TaskRunner
     slack_app: App
+    scheduler: FollowScheduler
+    openai_webhook: WebhookHandler | None
 
     def start(self) -> None:
         self.runner.start()
+        self.scheduler.start()
 
     def stop(self) -> None:
+        self.scheduler.stop()
         self.runner.stop(wait=False)
         self.engine.dispose()
 
@@ -63,7 +74,8 @@ def build_runtime(settings: Settings) -> Runtime:
         organization=settings.openai_org_id,
         project=settings.openai_project_id,
     )
-    provider = OpenAIProvider(make_client(provider_settings), provider_settings)
+    openai_client = make_client(provider_settings)
+    provider = OpenAIProvider(openai_client, provider_settings)
     jobs = JobService(factory, library, provider, catalog, settings.tunebot_default_model)
     queue = TaskQueue(factory)
     if engine.dialect.name == "sqlite":
@@ -87,4 +99,34 @@ def build_runtime(settings: Settings) -> Runtime:
     )
     runner.register(task_handlers(deps))
     app = build_app(deps, settings.slack_signing_secret or "")
-    return Runtime(settings=settings, engine=engine, runner=runner, slack_app=app)
+    notifier = SlackFollowNotifier(
+        client=deps.client, jobs=jobs, outbox=Outbox(factory), factory=factory, provider=provider
+    )
+    scheduler = FollowScheduler(
+        Follower(factory, provider, catalog),
+        notifier.run,
+        LeaseStore(factory),
+        poll_seconds=settings.tunebot_poll_seconds,
+    )
+    webhook: WebhookHandler | None = None
+    secret = settings.openai_webhook_secret
+    if secret:
+
+        def webhook(body: bytes, headers: dict[str, str]) -> int:
+            try:
+                job_id = job_from_webhook(openai_client, body, headers, secret)
+            except WebhookRejectedError as exc:
+                log.warning("refused an OpenAI webhook delivery: %s", exc)
+                return 400
+            if job_id is not None:
+                scheduler.refresh_soon(job_id)
+            return 200
+
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        runner=runner,
+        slack_app=app,
+        scheduler=scheduler,
+        openai_webhook=webhook,
+    )

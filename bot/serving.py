@@ -26,9 +26,9 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
             socket_handler = SocketModeHandler(runtime.slack_app, settings.slack_app_token)
             socket_handler.connect()  # type: ignore[no-untyped-call]  # Bolt leaves it untyped
             log.info("connected to Slack over Socket Mode")
-            asgi = create_asgi_app(None)
+            asgi = create_asgi_app(None, runtime.openai_webhook)
         else:
-            asgi = create_asgi_app(runtime.slack_app)
+            asgi = create_asgi_app(runtime.slack_app, runtime.openai_webhook)
         uvicorn.run(asgi, host=host, port=port, log_level="info", access_log=False)
     finally:
         if socket_handler is not None:

@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     openai_org_id: str | None = None
     openai_project_id: str | None = None
+    openai_webhook_secret: str | None = None
     port: int = 3000
     host: str = "0.0.0.0"
 

@@ -140,6 +140,18 @@ class Job(Base):
     status_message_ts: Mapped[str | None] = mapped_column(String)
     error_code: Mapped[str | None] = mapped_column(String)
     error_message: Mapped[str | None] = mapped_column(Text)
+    # What the follower last learnt, so each cycle asks only for what is new.
+    step: Mapped[int | None] = mapped_column(Integer)
+    total_steps: Mapped[int | None] = mapped_column(Integer)
+    train_loss: Mapped[float | None] = mapped_column(Float)
+    valid_loss: Mapped[float | None] = mapped_column(Float)
+    last_event_id: Mapped[str | None] = mapped_column(String)
+    running_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    estimated_finish: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The progress message is edited only when what it shows changed, and not too often.
+    progress_shown: Mapped[str | None] = mapped_column(Text)
+    progress_shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by: Mapped[str | None] = mapped_column(String)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, server_default=_NOW
@@ -231,3 +243,43 @@ class Task(Base):
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, server_default=_NOW
     )
+
+
+class NoticeStatus(StrEnum):
+    """An outbox entry's progress; `posting` and `posted` let a restart tell what already went."""
+
+    PENDING = "pending"
+    POSTING = "posting"
+    POSTED = "posted"
+    SENT = "sent"
+
+
+class Notice(Base):
+    """A completion notice owed to people (outbox): written with the job's final status, in the
+    same transaction, and delivered after; one per job and outcome, whatever restarts."""
+
+    __tablename__ = "notices"
+    __table_args__ = (UniqueConstraint("job_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String, index=True, default=NoticeStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    message_ts: Mapped[str | None] = mapped_column(String)
+    posting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    job: Mapped[Job] = relationship()
+
+
+class Lease(Base):
+    """A named lease held by one process until it expires: who follows the jobs right now."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String, primary_key=True)
+    holder: Mapped[str] = mapped_column(String)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

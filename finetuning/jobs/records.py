@@ -45,6 +45,15 @@ class JobRecord:
     error_message: str | None
     created_at: datetime
     finished_at: datetime | None
+    step: int | None = None
+    total_steps: int | None = None
+    train_loss: float | None = None
+    valid_loss: float | None = None
+    running_since: datetime | None = None
+    estimated_finish: datetime | None = None
+    progress_shown: str | None = None
+    progress_shown_at: datetime | None = None
+    cancelled_by: str | None = None
 
     @property
     def active(self) -> bool:
@@ -78,4 +87,13 @@ class JobRecord:
             error_message=row.error_message,
             created_at=row.created_at,
             finished_at=row.finished_at,
+            step=row.step,
+            total_steps=row.total_steps,
+            train_loss=row.train_loss,
+            valid_loss=row.valid_loss,
+            running_since=row.running_since,
+            estimated_finish=row.estimated_finish,
+            progress_shown=row.progress_shown,
+            progress_shown_at=row.progress_shown_at,
+            cancelled_by=row.cancelled_by,
         )

@@ -8,11 +8,11 @@ call and the record, the retry finds the provider's job by its tag instead of cr
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
@@ -167,6 +167,29 @@ class JobService:
             row.error_message = error.message
             row.finished_at = utcnow()
 
+    def with_messages(self, since: datetime) -> list[JobRecord]:
+        """Jobs that have a message to keep current: active ones, and those that ended since
+        `since` (their message shows the outcome once more)."""
+        query = (
+            select(Job)
+            .options(joinedload(Job.dataset))
+            .where(
+                Job.status_message_ts.is_not(None),
+                Job.provider_job_id.is_not(None),
+                or_(Job.status.in_(ACTIVE_STATUSES), Job.finished_at >= since),
+            )
+            .order_by(Job.id)
+        )
+        with self._factory() as session:
+            return [JobRecord.of(row) for row in session.scalars(query)]
+
+    def mark_progress_shown(self, job_id: int, text: str, at: datetime) -> None:
+        """Remember what the job's message shows, so it is edited only when that changes."""
+        with self._factory.begin() as session:
+            row = session.get_one(Job, job_id)
+            row.progress_shown = text
+            row.progress_shown_at = at
+
     def mark_announced(self, job_id: int, message_ts: str) -> None:
         """Remember the message that shows this job, to update it in place later."""
         with self._factory.begin() as session:
@@ -210,16 +233,32 @@ class JobService:
             rows = session.scalars(query.order_by(Job.id.desc()).limit(limit))
             return [JobRecord.of(row) for row in rows]
 
-    def cancel(self, workspace_id: str, ref: str) -> JobRecord:
-        """Ask the provider to cancel; the stored status follows its answer."""
+    def cancel(self, workspace_id: str, ref: str, by: str | None = None) -> JobRecord:
+        """Ask the provider to cancel and remember who asked; the follower records the end."""
         job = self.get(workspace_id, ref)
         if job.provider_job_id is None:
             raise JobNotFoundError(f"{job.short_id} was never submitted, so cannot be cancelled")
-        snapshot = self._provider.cancel_job(job.provider_job_id)
         with self._factory.begin() as session:
-            row = session.get_one(Job, job.id)
-            row.status = snapshot.status
-            return self._load(session, job.id)
+            session.get_one(Job, job.id).cancelled_by = by
+        snapshot = self._provider.cancel_job(job.provider_job_id)
+        return replace(job, status=snapshot.status, cancelled_by=by)
+
+    def pause(self, workspace_id: str, ref: str) -> JobRecord:
+        """Pause a running job at the provider (it keeps its progress)."""
+        job = self._submitted(workspace_id, ref)
+        snapshot = self._provider.pause_job(str(job.provider_job_id))
+        return replace(job, status=snapshot.status)
+
+    def resume(self, workspace_id: str, ref: str) -> JobRecord:
+        job = self._submitted(workspace_id, ref)
+        snapshot = self._provider.resume_job(str(job.provider_job_id))
+        return replace(job, status=snapshot.status)
+
+    def _submitted(self, workspace_id: str, ref: str) -> JobRecord:
+        job = self.get(workspace_id, ref)
+        if job.provider_job_id is None:
+            raise JobNotFoundError(f"{job.short_id} was never submitted")
+        return job
 
     def events(self, workspace_id: str, ref: str, limit: int = 15) -> list[JobEventSnapshot]:
         """The provider's latest events for a job, newest first."""

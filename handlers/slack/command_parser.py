@@ -33,6 +33,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "status": Subcommand(positional=1),
     "list": Subcommand(positional=1),
     "cancel": Subcommand(positional=1, required=1),
+    "pause": Subcommand(positional=1, required=1),
+    "resume": Subcommand(positional=1, required=1),
     "events": Subcommand(positional=1, required=1),
     "models": Subcommand(),
     "delete": Subcommand(positional=1, required=1),

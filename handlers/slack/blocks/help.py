@@ -12,6 +12,8 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("status [JOB]", "one job in full, or this channel's active jobs"),
     ("list [all]", "this channel's recent jobs; `all` for every channel's"),
     ("cancel JOB", "stop a job"),
+    ("pause JOB", "pause a running job (it keeps its progress)"),
+    ("resume JOB", "resume a paused job"),
     ("events JOB", "a job's latest events and training metrics"),
     ("models", "the base models you can train and your fine-tuned models"),
     ("delete MODEL", "delete one of your fine-tuned models"),

@@ -46,7 +46,7 @@ def register(app: App, deps: SlackDeps) -> None:
                     fields=_start_fields(parsed),
                 ),
             )
-        elif parsed.name in ("cancel", "delete"):
+        elif parsed.name in ("cancel", "pause", "resume", "delete"):
             ack(text=f":hourglass_flowing_sand: Asking OpenAI to {parsed.name} it…")
             deps.enqueue(
                 COMMAND,

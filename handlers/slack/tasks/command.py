@@ -1,4 +1,5 @@
-"""Subcommands that change something at OpenAI (cancel, delete): durable, answered privately."""
+"""Subcommands that change something at OpenAI (cancel, pause, resume, delete): durable,
+answered privately."""
 
 from __future__ import annotations
 
@@ -30,8 +31,14 @@ def run_command(deps: SlackDeps, payload: dict[str, Any]) -> None:
     name, argument, team = payload["name"], payload["argument"], payload["team"]
     try:
         if name == "cancel":
-            job = deps.jobs.cancel(team, argument)
+            job = deps.jobs.cancel(team, argument, by=payload["user"])
             text = f":no_entry_sign: Cancelling `{job.short_id}` (now {job.status})."
+        elif name == "pause":
+            job = deps.jobs.pause(team, argument)
+            text = f":double_vertical_bar: Pausing `{job.short_id}` (now {job.status})."
+        elif name == "resume":
+            job = deps.jobs.resume(team, argument)
+            text = f":arrow_forward: Resuming `{job.short_id}` (now {job.status})."
         elif name == "delete":
             deleted = deps.provider.delete_model(argument)
             text = f":wastebasket: Deleted `{argument}`." if deleted else f"`{argument}` remains."

@@ -1,0 +1,180 @@
+"""The Slack side of following jobs: keep each job's message current, deliver owed notices.
+
+Called by the scheduler after each follower cycle (and after a webhook). Edits are throttled and
+made only when the text changed; notices follow the outbox's steps so a crash at any point
+neither loses nor repeats one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session, sessionmaker
+
+from finetuning.follow.chart import loss_chart_png
+from finetuning.follow.losses import loss_points
+from finetuning.follow.metrics import final_losses
+from finetuning.follow.outbox import Outbox, OwedNotice
+from finetuning.follow.progress import progress_of
+from finetuning.jobs import JobService
+from finetuning.provider import OpenAIProvider, hint_for
+from handlers.slack.blocks.follow import notice_blocks, progress_blocks
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+NOTICE_EVENT = "tunebot_notice"
+"""Message metadata marking a notice, so a restart can find one it already posted."""
+RECENT = timedelta(hours=1)
+
+
+@dataclass
+class SlackFollowNotifier:
+    """Brings Slack up to date with what the follower stored."""
+
+    client: WebClient
+    jobs: JobService
+    outbox: Outbox
+    factory: sessionmaker[Session]
+    provider: OpenAIProvider
+    min_edit_interval: timedelta = timedelta(seconds=10)
+    clock: Callable[[], datetime] = utcnow
+
+    def run(self) -> None:
+        """One round: progress edits first (cheap), then notices."""
+        self.update_progress()
+        self.deliver_notices()
+
+    def update_progress(self) -> int:
+        """Edit each job's message whose content changed; returns the edits made."""
+        now = self.clock()
+        edits = 0
+        for job in self.jobs.with_messages(since=now - RECENT):
+            text, blocks = progress_blocks(job, progress_of(job, now))
+            shown = f"{text}\n{blocks}"
+            if shown == job.progress_shown:
+                continue
+            recent_edit = job.progress_shown_at and now - job.progress_shown_at < (
+                self.min_edit_interval
+            )
+            if job.active and recent_edit:
+                continue  # throttled; an ended job's last edit is never held back
+            assert job.channel_id is not None and job.status_message_ts is not None
+            try:
+                self.client.chat_update(
+                    channel=job.channel_id, ts=job.status_message_ts, text=text, blocks=blocks
+                )
+            except SlackApiError as exc:
+                log.warning("could not update %s's message: %s", job.short_id, exc)
+                continue
+            self.jobs.mark_progress_shown(job.id, shown, now)
+            edits += 1
+        return edits
+
+    def deliver_notices(self) -> int:
+        """Post every owed notice once; returns how many were completed."""
+        done = 0
+        for notice in self.outbox.owed():
+            try:
+                self._deliver(notice)
+                done += 1
+            except SlackApiError as exc:
+                log.warning("notice %s for %s not delivered yet: %s", notice.id, notice.kind, exc)
+                self.outbox.attempt_failed(notice.id, str(exc))
+        return done
+
+    def _deliver(self, notice: OwedNotice) -> None:
+        job = notice.job
+        channel = job.channel_id
+        if channel is None:
+            self.outbox.sent(notice.id)
+            return
+        message_ts = notice.message_ts
+        just_posted = False
+        points = loss_points(self.factory, self.provider, job) if job.status == "succeeded" else []
+        if message_ts is None:
+            if notice.posting_since is not None:  # an earlier attempt may have got through
+                message_ts = self._find_posted(channel, job.thread_ts, notice)
+            if message_ts is None:
+                if not self.outbox.begin_posting(notice.id, from_status=notice.status):
+                    return  # another process claimed it meanwhile
+                message_ts = self._post(notice, points)
+                just_posted = True
+            self.outbox.posted(notice.id, message_ts)
+            notice = replace(notice, message_ts=message_ts)
+        if job.status == "succeeded" and (
+            just_posted or not self._chart_posted(channel, job.thread_ts, notice)
+        ):
+            self._upload_chart(notice, points)
+        self.outbox.sent(notice.id)
+
+    def _post(self, notice: OwedNotice, points: list[Any]) -> str:
+        job = notice.job
+        train, valid = final_losses(points)
+        hint = (
+            hint_for(status=None, code=job.error_code, param=None)
+            if job.status == "failed"
+            else None
+        )
+        text, blocks = notice_blocks(job, final_train_loss=train, final_valid_loss=valid, hint=hint)
+        posted = self.client.chat_postMessage(
+            channel=str(job.channel_id),
+            thread_ts=job.thread_ts,
+            text=text,
+            blocks=blocks,
+            reply_broadcast=job.thread_ts is not None,
+            metadata={"event_type": NOTICE_EVENT, "event_payload": {"notice": notice.id}},
+        )
+        return str(posted["ts"])
+
+    def _thread(self, channel: str, thread_ts: str | None, oldest: str) -> list[dict[str, Any]]:
+        if thread_ts is not None:
+            response = self.client.conversations_replies(
+                channel=channel, ts=thread_ts, oldest=oldest, include_all_metadata=True
+            )
+        else:
+            response = self.client.conversations_history(
+                channel=channel, oldest=oldest, include_all_metadata=True
+            )
+        return list(response.get("messages") or [])
+
+    def _find_posted(self, channel: str, thread_ts: str | None, notice: OwedNotice) -> str | None:
+        """After a crash mid-post: the notice's message, if Slack got it before we died."""
+        assert notice.posting_since is not None
+        oldest = f"{notice.posting_since.timestamp() - 5:.6f}"
+        for message in self._thread(channel, thread_ts, oldest):
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == NOTICE_EVENT and payload.get("notice") == notice.id:
+                return str(message["ts"])
+        return None
+
+    def _chart_title(self, notice: OwedNotice) -> str:
+        return f"{notice.job.short_id} loss (notice {notice.id})"
+
+    def _chart_posted(self, channel: str, thread_ts: str | None, notice: OwedNotice) -> bool:
+        assert notice.message_ts is not None
+        title = self._chart_title(notice)
+        for message in self._thread(channel, thread_ts, notice.message_ts):
+            if any(file.get("title") == title for file in message.get("files") or []):
+                return True
+        return False
+
+    def _upload_chart(self, notice: OwedNotice, points: list[Any]) -> None:
+        job = notice.job
+        png = loss_chart_png(points, title=f"{job.short_id} · {job.fine_tuned_model or ''}")
+        if png is None:
+            return
+        self.client.files_upload_v2(
+            channel=str(job.channel_id),
+            thread_ts=job.thread_ts,
+            content=png,
+            filename=f"{job.short_id}-loss.png",
+            title=self._chart_title(notice),
+        )
