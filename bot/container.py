@@ -18,11 +18,13 @@ from finetuning.datasets.models import default_catalog
 from finetuning.follow.follower import Follower
 from finetuning.follow.outbox import Outbox
 from finetuning.jobs import JobService
+from finetuning.overview import HomeViewers
 from finetuning.provider import OpenAIProvider, ProviderSettings, make_client
 from finetuning.provider.webhooks import WebhookRejectedError, job_from_webhook
 from handlers.slack.app import build_app, make_web_client
 from handlers.slack.deps import SlackDeps
 from handlers.slack.follow import SlackFollowNotifier
+from handlers.slack.home import HomePublisher
 from handlers.slack.tasks import task_handlers
 from storage.db import make_engine, make_session_factory
 from storage.leases import LeaseStore
@@ -98,9 +100,15 @@ def build_runtime(settings: Settings) -> Runtime:
         data_dir=settings.tunebot_data_dir,
     )
     runner.register(task_handlers(deps))
-    app = build_app(deps, settings.slack_signing_secret or "")
+    home = HomePublisher(deps.client, library, jobs, HomeViewers(factory))
+    app = build_app(deps, settings.slack_signing_secret or "", home)
     notifier = SlackFollowNotifier(
-        client=deps.client, jobs=jobs, outbox=Outbox(factory), factory=factory, provider=provider
+        client=deps.client,
+        jobs=jobs,
+        outbox=Outbox(factory),
+        factory=factory,
+        provider=provider,
+        home=home,
     )
     scheduler = FollowScheduler(
         Follower(factory, provider, catalog),

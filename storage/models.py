@@ -283,3 +283,15 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String, primary_key=True)
     holder: Mapped[str] = mapped_column(String)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HomeViewer(Base):
+    """Someone who opened the bot's Home tab, whose tab is refreshed when a job changes."""
+
+    __tablename__ = "home_viewers"
+    __table_args__ = (UniqueConstraint("workspace_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(String)
+    user_id: Mapped[str] = mapped_column(String)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)

@@ -10,7 +10,8 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from handlers.slack.deps import SlackDeps
-from handlers.slack.listeners import commands, files, interactions
+from handlers.slack.home import HomePublisher
+from handlers.slack.listeners import commands, files, home, interactions
 
 _IGNORED_SUBTYPES = frozenset({"message_changed", "message_deleted", "bot_message"})
 
@@ -31,7 +32,13 @@ def drop_edits(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltRe
     return next()
 
 
-def build_app(deps: SlackDeps, signing_secret: str, *, verify_token: bool = True) -> App:
+def build_app(
+    deps: SlackDeps,
+    signing_secret: str,
+    home_publisher: HomePublisher,
+    *,
+    verify_token: bool = True,
+) -> App:
     """The app with every listener; `verify_token` calls auth.test once at start."""
     app = App(
         client=deps.client,
@@ -43,4 +50,5 @@ def build_app(deps: SlackDeps, signing_secret: str, *, verify_token: bool = True
     files.register(app, deps)
     commands.register(app, deps)
     interactions.register(app, deps)
+    home.register(app, home_publisher)
     return app

@@ -25,6 +25,7 @@ from finetuning.follow.progress import progress_of
 from finetuning.jobs import JobService
 from finetuning.provider import OpenAIProvider, hint_for
 from handlers.slack.blocks.follow import notice_blocks, progress_blocks
+from handlers.slack.home import HomePublisher
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -43,21 +44,26 @@ class SlackFollowNotifier:
     outbox: Outbox
     factory: sessionmaker[Session]
     provider: OpenAIProvider
+    home: HomePublisher | None = None
     min_edit_interval: timedelta = timedelta(seconds=10)
     clock: Callable[[], datetime] = utcnow
 
     def run(self) -> None:
-        """One round: progress edits first (cheap), then notices."""
-        self.update_progress()
+        """One round: progress edits first (cheap), then notices, then the Home tabs of the
+        workspaces where a job changed state."""
+        changed = self.update_progress()
         self.deliver_notices()
+        if self.home is not None:
+            self.home.refresh(changed)
 
-    def update_progress(self) -> int:
-        """Edit each job's message whose content changed; returns the edits made."""
+    def update_progress(self) -> set[str]:
+        """Edit each job's message whose content changed; returns the workspaces where a job
+        changed state."""
         now = self.clock()
-        edits = 0
+        changed: set[str] = set()
         for job in self.jobs.with_messages(since=now - RECENT):
             text, blocks = progress_blocks(job, progress_of(job, now))
-            shown = f"{text}\n{blocks}"
+            shown = f"{job.status}\n{text}\n{blocks}"  # status first: state changes are visible
             if shown == job.progress_shown:
                 continue
             recent_edit = job.progress_shown_at and now - job.progress_shown_at < (
@@ -74,8 +80,9 @@ class SlackFollowNotifier:
                 log.warning("could not update %s's message: %s", job.short_id, exc)
                 continue
             self.jobs.mark_progress_shown(job.id, shown, now)
-            edits += 1
-        return edits
+            if job.progress_shown is None or job.progress_shown.split("\n", 1)[0] != job.status:
+                changed.add(job.workspace_id)
+        return changed
 
     def deliver_notices(self) -> int:
         """Post every owed notice once; returns how many were completed."""
