@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
-import os
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -213,7 +213,8 @@ class _AtomicWriter:
 
     def __init__(self, target: Path) -> None:
         self.target = target
-        self.temporary = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        # Unique per writer: two threads may normalize the same bytes to the same target at once.
+        self.temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
 
     def __enter__(self) -> _AtomicWriter:
         self.file = self.temporary.open("wb")

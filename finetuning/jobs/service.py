@@ -74,13 +74,20 @@ class JobService:
         if existing is not None and existing.status != JobStatus.PENDING.value:
             return StartOutcome(existing, created=False)
         plan = plan_start(request, self._library, self._catalog, self._default_model)
-        job = existing or self._insert(plan)
+        if existing is None:
+            job, created = self._insert(plan)
+            if not created:
+                # Another delivery of the same request inserted first and is submitting it.
+                return StartOutcome(job, created=False)
+        else:
+            job = existing
         if job.provider_job_id is None:
             adopted = self._find_tagged(job) if existing is not None else None
             job = self._record(job.id, adopted or self._submit(job, plan))
         return StartOutcome(job, created=existing is None)
 
-    def _insert(self, plan: StartPlan) -> JobRecord:
+    def _insert(self, plan: StartPlan) -> tuple[JobRecord, bool]:
+        """The job row for a request, and whether this call created it (the key decides)."""
         request = plan.request
         row = Job(
             workspace_id=request.workspace_id,
@@ -102,12 +109,12 @@ class JobService:
             with self._factory.begin() as session:
                 session.add(row)
                 session.flush()
-                return self._load(session, row.id)
+                return self._load(session, row.id), True
         except IntegrityError:
             raced = self._by_key(request.key)
             if raced is None:
                 raise
-            return raced
+            return raced, False
 
     def _submit(self, job: JobRecord, plan: StartPlan) -> JobSnapshot:
         try:
