@@ -3,6 +3,7 @@
 Run it as its own process for multi-process tests and benchmarks:
 
     python -m tests.emulators.openai_emulator --port 0 --api-key sk-test [--speed 10]
+        [--webhook-url http://127.0.0.1:PORT/openai/webhooks --webhook-secret whsec_...]
 
 It prints its base URL (ending in ``/v1``) on one line once it is listening, then serves until
 interrupted. Test controls are reachable over HTTP under ``/_emulator/`` (see control_api).
@@ -15,9 +16,9 @@ import signal
 import sys
 import threading
 
-from tests.emulators.openai import JobScript, OpenAIEmulator, RecordedRequest
+from tests.emulators.openai import JobScript, OpenAIEmulator, RecordedRequest, WebhookDelivery
 
-__all__ = ["JobScript", "OpenAIEmulator", "RecordedRequest", "main"]
+__all__ = ["JobScript", "OpenAIEmulator", "RecordedRequest", "WebhookDelivery", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speed", type=float, default=1.0, help="divide script durations by F")
     parser.add_argument("--organization", default="tunebot-emulator")
     parser.add_argument("--tokens-per-second", type=float, default=0.0)
+    parser.add_argument("--webhook-url", default=None, help="POST job endings here, signed")
+    parser.add_argument("--webhook-secret", default=None, help="whsec_...; random by default")
     args = parser.parse_args(argv)
 
     done = threading.Event()
@@ -40,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         speed=args.speed,
         organization=args.organization,
         tokens_per_second=args.tokens_per_second,
+        webhook_url=args.webhook_url,
+        webhook_secret=args.webhook_secret,
     )
     with emulator:
         print(emulator.base_url, flush=True)

@@ -3,5 +3,6 @@
 from .emulator import OpenAIEmulator
 from .faults import RecordedRequest
 from .script import JobScript
+from .webhooks import WebhookDelivery
 
-__all__ = ["JobScript", "OpenAIEmulator", "RecordedRequest"]
+__all__ = ["JobScript", "OpenAIEmulator", "RecordedRequest", "WebhookDelivery"]

@@ -13,12 +13,13 @@ import traceback
 from collections.abc import Collection
 from typing import Any
 
-from . import chat_api, files_api, jobs_api, lifecycle, models_api
+from . import chat_api, files_api, jobs_api, lifecycle, models_api, seeding
 from .errors import ApiError, invalid_api_key, invalid_url, missing_api_key, server_error
 from .faults import FaultRule, Faults, RequestLog
 from .httpio import JsonResponse, Request, Response, Route
 from .script import JobScript, Outcome
 from .state import EmulatorConfig, EmulatorState
+from .webhooks import WebhookSender
 
 API_ROUTES: list[Route] = [
     *files_api.ROUTES,
@@ -35,10 +36,11 @@ class Application:
         self.faults = Faults(self.state.lock)
         self.log = RequestLog(self.state.lock)
         self.clock = lifecycle.Clock(self.state)
+        self.webhooks = WebhookSender(self.state)
         self.control_routes: list[Route] = []
 
     def handle(self, request: Request) -> Response:
-        self.log.record(request.method, request.path)
+        self.log.record(request.method, request.path, request.query_string)
         try:
             if request.path.startswith(CONTROL_PREFIX):
                 return self._dispatch(self.control_routes, request, self)
@@ -116,6 +118,33 @@ class Application:
             job = jobs_api.find_job(self.state, job_id)
             job.script = script
             lifecycle.reschedule(self.state, job)
+
+    def create_jobs(
+        self,
+        count: int,
+        *,
+        model: str,
+        training_file: str | None = None,
+        status: str = "queued",
+        script: JobScript | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> list[str]:
+        with self.state.lock:
+            return seeding.create_jobs(
+                self.state,
+                count,
+                model=model,
+                training_file=training_file,
+                status=status,
+                script=script,
+                metadata=metadata,
+            )
+
+    def set_status(self, job_id: str, status: str, script: JobScript | None = None) -> str:
+        with self.state.lock:
+            job = jobs_api.find_job(self.state, job_id)
+            seeding.move_to(self.state, job, status, script)
+            return job.status
 
     def job(self, job_id: str) -> dict[str, Any]:
         with self.state.lock:

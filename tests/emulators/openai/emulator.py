@@ -12,7 +12,9 @@ from .app import Application
 from .faults import RecordedRequest
 from .script import JobScript, Outcome
 from .server import EmulatorHTTPServer
+from .signing import new_secret, signed_headers
 from .state import DEFAULT_MAX_FILE_BYTES, ChatReply, EmulatorConfig, ScriptChoice
+from .webhooks import WebhookDelivery
 
 T = TypeVar("T")
 
@@ -54,6 +56,12 @@ class OpenAIEmulator:
     max_file_bytes: _Setting[int] = _Setting()
     results_base64: _Setting[bool] = _Setting()
     organization: _Setting[str] = _Setting()
+    webhook_url: _Setting[str | None] = _Setting()
+    webhook_secret: _Setting[str] = _Setting()
+    webhooks_enabled: _Setting[bool] = _Setting()
+    webhook_duplicate: _Setting[bool] = _Setting()
+    webhook_retry_delays: _Setting[tuple[float, ...]] = _Setting()
+    webhook_timeout: _Setting[float] = _Setting()
 
     def __init__(
         self,
@@ -70,6 +78,8 @@ class OpenAIEmulator:
         context_window: int | None = None,
         results_base64: bool = True,
         seed: int = 0,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
     ) -> None:
         config = EmulatorConfig(
             api_key=api_key,
@@ -82,6 +92,8 @@ class OpenAIEmulator:
             context_window=context_window,
             results_base64=results_base64,
             seed=seed,
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret or new_secret(),
         )
         self.api_key = api_key
         self.app = Application(config)
@@ -104,6 +116,7 @@ class OpenAIEmulator:
         )
         self._thread.start()
         self.app.clock.start()
+        self.app.webhooks.start()
         return self
 
     def stop(self) -> None:
@@ -119,6 +132,7 @@ class OpenAIEmulator:
             self._thread.join(timeout=5)
         if self.app.clock.is_alive():
             self.app.clock.join(timeout=5)
+        self.app.webhooks.stop()
 
     def __enter__(self) -> OpenAIEmulator:
         return self.start()
@@ -151,8 +165,16 @@ class OpenAIEmulator:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """A snapshot of (method, path, time) for every request so far, oldest first."""
+        """A snapshot of (method, path, time, query) for every request so far, oldest first."""
         return self.app.log.snapshot()
+
+    def count(self, method: str | None, path_regex: str, since: float | None = None) -> int:
+        """How many requests with `method` (None: any) arrived at or after `since` (time.time()).
+
+        `path_regex` must match the whole path or the whole ``path?query``: ``/v1/models``
+        counts every call to it, ``/v1/fine_tuning/jobs\\?.*after=.*`` only later list pages.
+        """
+        return self.app.log.count(method, path_regex, since)
 
     def reset_log(self) -> None:
         self.app.log.reset()
@@ -194,6 +216,75 @@ class OpenAIEmulator:
 
     def job(self, job_id: str) -> dict[str, Any]:
         return self.app.job(job_id)
+
+    def create_jobs(
+        self,
+        n: int,
+        *,
+        model: str = "gpt-4o-mini-2024-07-18",
+        training_file: str | None = None,
+        status: str = "queued",
+        script: JobScript | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> list[str]:
+        """Create `n` jobs straight in the state (oldest first), already at `status`.
+
+        Without `training_file` they share one valid file uploaded behind the scenes. The
+        default script is `JobScript(manual=True)`: the jobs stay exactly where they are until
+        `advance`, `finish` or `set_status` moves them. Jobs seeded as already ended send no
+        webhooks.
+        """
+        return self.app.create_jobs(
+            n,
+            model=model,
+            training_file=training_file,
+            status=status,
+            script=script,
+            metadata=metadata,
+        )
+
+    def set_status(self, job_id: str, status: str, *, script: JobScript | None = None) -> str:
+        """Move a job forward to `status` through the lifecycle's own steps; return the status.
+
+        Moving to `running` emits the "started" event; to `succeeded`, every remaining metrics
+        event and the model; any ending sends its webhook. With `script` the job is re-scripted
+        first, e.g. `set_status(id, "running", script=JobScript(steps=50, step_s=0.2))` to have
+        a frozen job train (one metrics event per step) and finish on its own.
+        """
+        return self.app.set_status(job_id, status, script)
+
+    # -- webhooks ------------------------------------------------------------------------
+
+    @property
+    def webhook_deliveries(self) -> list[WebhookDelivery]:
+        """Every delivery attempt so far: (event type, job id, status or None, time)."""
+        return self.app.webhooks.deliveries
+
+    def reset_webhook_deliveries(self) -> None:
+        self.app.webhooks.reset()
+
+    def wait_for_webhooks(self, count: int, timeout: float = 5.0) -> list[WebhookDelivery]:
+        """Block until at least `count` delivery attempts are recorded; return them all."""
+        return self.app.webhooks.wait_for(count, timeout)
+
+    def sign_webhook(
+        self,
+        body: bytes,
+        *,
+        secret: str | None = None,
+        timestamp: int | None = None,
+        webhook_id: str | None = None,
+    ) -> dict[str, str]:
+        """The `webhook-id`, `webhook-timestamp` and `webhook-signature` headers for `body`.
+
+        Defaults: this emulator's secret, now, a fresh id; for forging and replaying deliveries.
+        """
+        return signed_headers(
+            body,
+            secret=self.webhook_secret if secret is None else secret,
+            webhook_id=webhook_id,
+            timestamp=timestamp,
+        )
 
     def wait_for(
         self, job_id: str, status: str | Collection[str], timeout: float = 5.0

@@ -15,6 +15,12 @@ class RecordedRequest(NamedTuple):
     method: str
     path: str
     time: float  # wall-clock seconds (time.time()) when the request arrived
+    query: str = ""  # the query string as sent, percent-decoded (`after=ftjob-...&limit=20`)
+
+    @property
+    def target(self) -> str:
+        """Path and query together, which is what tells one page of a list from another."""
+        return f"{self.path}?{self.query}" if self.query else self.path
 
 
 @dataclass
@@ -75,9 +81,22 @@ class RequestLog:
         self._lock = lock
         self._entries: list[RecordedRequest] = []
 
-    def record(self, method: str, path: str) -> None:
+    def record(self, method: str, path: str, query: str = "") -> None:
         with self._lock:
-            self._entries.append(RecordedRequest(method, path, time.time()))
+            self._entries.append(RecordedRequest(method, path, time.time(), query))
+
+    def count(self, method: str | None, path_regex: str, since: float | None = None) -> int:
+        """Requests with `method` (None: any) whose path, or path?query, fully matches."""
+        pattern = re.compile(path_regex)
+        wanted = method.upper() if method else None
+        with self._lock:
+            return sum(
+                1
+                for entry in self._entries
+                if wanted in (None, entry.method)
+                and (since is None or entry.time >= since)
+                and (pattern.fullmatch(entry.path) or pattern.fullmatch(entry.target))
+            )
 
     def snapshot(self) -> list[RecordedRequest]:
         with self._lock:

@@ -62,6 +62,7 @@ class Request:
     headers: Message
     body: bytes
     params: dict[str, str] = field(default_factory=dict)
+    query_string: str = ""  # as sent, percent-decoded; kept for the request log
 
     def query_one(self, name: str) -> str | None:
         values = self.query.get(name)

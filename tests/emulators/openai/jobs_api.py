@@ -8,6 +8,7 @@ from . import lifecycle
 from .catalog import BY_ID, resolve_base
 from .errors import bad_request, invalid_type, job_not_found
 from .httpio import JsonResponse, Request, Route, cursor_page, require
+from .script import JobScript
 from .state import EmulatorState, JobRecord
 
 JOB = r"/v1/fine_tuning/jobs/(?P<job_id>[^/]+)"
@@ -22,41 +23,72 @@ HYPERPARAMETER_RANGES: dict[str, tuple[float, float]] = {
 def create_job(state: EmulatorState, request: Request) -> JsonResponse:
     body = request.json()
     with state.lock:
-        model = _fine_tunable_model(state, require(body, "model"))
-        training_file = _usable_file(state, require(body, "training_file"), "training_file")
+        model = fine_tunable_model(state, require(body, "model"))
+        training_file = usable_file(state, require(body, "training_file"), "training_file")
         validation_file = body.get("validation_file")
         if validation_file is not None:
-            validation_file = _usable_file(state, validation_file, "validation_file")
+            validation_file = usable_file(state, validation_file, "validation_file")
         suffix = _suffix(body.get("suffix"))
         method_type, requested = _method(body)
-        metadata = _metadata(body.get("metadata"))
+        metadata = checked_metadata(body.get("metadata"))
         seed = body.get("seed")
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
             raise invalid_type("seed", "an integer")
-        job_id = state.new_id("ftjob-")
-        short = state.new_id("", 8)
-        job = JobRecord(
-            id=job_id,
-            created_at=state.now(),
+        job = new_job(
+            state,
             model=model,
             training_file=training_file,
             validation_file=validation_file,
             suffix=suffix,
-            seed=seed if seed is not None else state.new_seed(),
+            seed=seed,
             metadata=metadata,
             method_type=method_type,
             requested=requested,
             script=state.script_for(body),
-            planned_model=f"ft:{model}:{state.config.organization}:{suffix or ''}:{short}",
-            organization_id=state.config.organization_id,
-            hyperparameters={key: requested.get(key, "auto") for key in _keys(method_type)},
         )
-        state.jobs[job_id] = job
-        lifecycle.start(state, job)
         return JsonResponse(job.to_api())
 
 
+def new_job(
+    state: EmulatorState,
+    *,
+    model: str,
+    training_file: str,
+    script: JobScript,
+    validation_file: str | None = None,
+    suffix: str | None = None,
+    seed: int | None = None,
+    metadata: dict[str, str] | None = None,
+    method_type: str = "supervised",
+    requested: dict[str, Any] | None = None,
+) -> JobRecord:
+    """Register an already-validated job and start it (expects `state.lock` held)."""
+    requested = requested or {}
+    job_id = state.new_id("ftjob-")
+    short = state.new_id("", 8)
+    job = JobRecord(
+        id=job_id,
+        created_at=state.now(),
+        model=model,
+        training_file=training_file,
+        validation_file=validation_file,
+        suffix=suffix,
+        seed=seed if seed is not None else state.new_seed(),
+        metadata=metadata,
+        method_type=method_type,
+        requested=requested,
+        script=script,
+        planned_model=f"ft:{model}:{state.config.organization}:{suffix or ''}:{short}",
+        organization_id=state.config.organization_id,
+        hyperparameters={key: requested.get(key, "auto") for key in _keys(method_type)},
+    )
+    state.add_job(job)
+    lifecycle.start(state, job)
+    return job
+
+
 def list_jobs(state: EmulatorState, request: Request) -> JsonResponse:
+    """Newest first, walking back from the cursor, so a page costs O(limit) however many jobs."""
     limit = request.query_int("limit", 20, 1, 100)
     wanted = {
         key[len("metadata[") : -1]: values[-1]
@@ -64,10 +96,18 @@ def list_jobs(state: EmulatorState, request: Request) -> JsonResponse:
         if key.startswith("metadata[") and key.endswith("]")
     }
     null_only = request.query_one("metadata") == "null"
+    after = request.query_one("after")
     with state.lock:
-        jobs = [job for job in reversed(state.jobs.values()) if _matches(job, wanted, null_only)]
-        items = [job.to_api() for job in jobs]
-    return JsonResponse(cursor_page(items, request.query_one("after"), limit))
+        ids, positions = state.job_order()
+        position = len(ids) if after is None else positions.get(after, 0)
+        page: list[JobRecord] = []
+        while position > 0 and len(page) <= limit:
+            position -= 1
+            job = state.jobs[ids[position]]
+            if _matches(job, wanted, null_only):
+                page.append(job)
+        data = [job.to_api() for job in page[:limit]]
+    return JsonResponse({"object": "list", "data": data, "has_more": len(page) > limit})
 
 
 def get_job(state: EmulatorState, request: Request) -> JsonResponse:
@@ -126,7 +166,7 @@ def find_job(state: EmulatorState, job_id: str) -> JobRecord:
     return job
 
 
-def _fine_tunable_model(state: EmulatorState, name: str) -> str:
+def fine_tunable_model(state: EmulatorState, name: str) -> str:
     base = resolve_base(name)
     if base is not None:
         return base.id
@@ -139,7 +179,7 @@ def _fine_tunable_model(state: EmulatorState, name: str) -> str:
     )
 
 
-def _usable_file(state: EmulatorState, file_id: Any, param: str) -> str:
+def usable_file(state: EmulatorState, file_id: Any, param: str) -> str:
     if not isinstance(file_id, str):
         raise invalid_type(param, "a string")
     record = state.files.get(file_id)
@@ -222,7 +262,7 @@ def _keys(method_type: str) -> tuple[str, ...]:
     return (*base, "beta") if method_type == "dpo" else base
 
 
-def _metadata(value: Any) -> dict[str, str] | None:
+def checked_metadata(value: Any) -> dict[str, str] | None:
     if value is None:
         return None
     if not isinstance(value, dict) or len(value) > 16:

@@ -8,6 +8,7 @@ job by hand sees the same events and numbers as one that lets the clock run.
 from __future__ import annotations
 
 import base64
+import heapq
 import threading
 import time
 from typing import Any
@@ -94,15 +95,25 @@ def reschedule(state: EmulatorState, job: JobRecord) -> None:
 
 
 def tick(state: EmulatorState) -> float | None:
-    """Move every job whose deadline has passed; return the next deadline (monotonic) if any."""
+    """Move every job whose deadline has passed; return the next deadline (monotonic) if any.
+
+    Only jobs on the clock are looked at (a heap of deadlines), so thousands of frozen or
+    finished jobs cost nothing per tick. Entries whose job has since been re-timed, paused or
+    ended are stale and simply dropped.
+    """
     now = time.monotonic()
-    upcoming: float | None = None
-    for job in list(state.jobs.values()):
-        while job.deadline is not None and job.deadline <= now:
+    timers = state.timers
+    while timers and (timers[0][0] <= now or _stale(state, timers[0])):
+        due, job_id = heapq.heappop(timers)
+        job = state.jobs.get(job_id)
+        if job is not None and job.deadline == due:
             step(state, job)
-        if job.deadline is not None:
-            upcoming = job.deadline if upcoming is None else min(upcoming, job.deadline)
-    return upcoming
+    return timers[0][0] if timers else None
+
+
+def _stale(state: EmulatorState, timer: tuple[float, str]) -> bool:
+    job = state.jobs.get(timer[1])
+    return job is None or job.deadline != timer[0]
 
 
 class Clock(threading.Thread):
@@ -130,6 +141,7 @@ def _schedule(state: EmulatorState, job: JobRecord, duration: float) -> None:
         now = time.monotonic()
         base = now if job.deadline is None else min(job.deadline, now)
         job.deadline = max(base, now - 1.0) + state.seconds(duration)
+        heapq.heappush(state.timers, (job.deadline, job.id))
     state.changed.notify_all()
 
 
@@ -228,6 +240,7 @@ def _end(state: EmulatorState, job: JobRecord, outcome: str, error: dict[str, An
     else:
         job.status = "cancelled"
         state.add_event(job, "Fine-tuning job cancelled")
+    state.job_ended(job)
     state.changed.notify_all()
 
 

@@ -77,6 +77,7 @@ class _Handler(BaseHTTPRequestHandler):
             query=parse_qs(url.query, keep_blank_values=True),
             headers=self.headers,
             body=body,
+            query_string=unquote(url.query),
         )
         response = self.server.app.handle(request)
         try:

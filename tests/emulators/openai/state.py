@@ -15,11 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .script import JobScript
+from .signing import new_secret
 
 ChatReply = str | Callable[[list[dict[str, Any]]], str]
 ScriptChoice = JobScript | Callable[[dict[str, Any]], JobScript]
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024
+# Every byte value mapped onto [A-Za-z0-9], so an id is one `randbytes` call (bulk jobs need
+# thousands); the slight bias towards the first characters does not matter for ids.
+_ALPHANUMERIC = (string.ascii_letters + string.digits).encode()
+ID_CHARACTERS = bytes(_ALPHANUMERIC[n % len(_ALPHANUMERIC)] for n in range(256))
 
 
 @dataclass
@@ -37,6 +42,12 @@ class EmulatorConfig:
     context_window: int | None = None
     results_base64: bool = True
     seed: int = 0
+    webhook_url: str | None = None
+    webhook_secret: str = field(default_factory=new_secret)
+    webhooks_enabled: bool = True
+    webhook_duplicate: bool = False
+    webhook_retry_delays: tuple[float, ...] = (0.2, 0.5, 1.0)
+    webhook_timeout: float = 5.0
 
 
 @dataclass
@@ -182,11 +193,38 @@ class EmulatorState:
         self.uploads: dict[str, UploadRecord] = {}
         self.jobs: dict[str, JobRecord] = {}
         self.models: dict[str, ModelRecord] = {}
+        self.timers: list[tuple[float, str]] = []  # a heap of (deadline, job id); stale allowed
+        self.job_listeners: list[Callable[[JobRecord], None]] = []
+        self.announce_endings = True
+        self._job_ids: list[str] = []
+        self._job_positions: dict[str, int] = {}
         self._random = random.Random(config.seed)
 
+    def add_job(self, job: JobRecord) -> None:
+        self.jobs[job.id] = job
+        self._job_positions[job.id] = len(self._job_ids)
+        self._job_ids.append(job.id)
+
+    def job_order(self) -> tuple[list[str], dict[str, int]]:
+        """Job ids oldest first and each id's position, so a list page costs O(page).
+
+        Jobs are never removed, so the two only drift if a test writes `jobs` directly;
+        then they are rebuilt once.
+        """
+        if len(self._job_ids) != len(self.jobs):
+            self._job_ids = list(self.jobs)
+            self._job_positions = {job_id: n for n, job_id in enumerate(self._job_ids)}
+        return self._job_ids, self._job_positions
+
+    def job_ended(self, job: JobRecord) -> None:
+        """Tell listeners (the webhook sender) that a job reached a terminal status."""
+        if self.announce_endings:
+            for listener in self.job_listeners:
+                listener(job)
+
     def new_id(self, prefix: str, length: int = 24) -> str:
-        alphabet = string.ascii_letters + string.digits
-        return prefix + "".join(self._random.choice(alphabet) for _ in range(length))
+        """Letters and digits from the seeded generator: the same seed gives the same ids."""
+        return prefix + self._random.randbytes(length).translate(ID_CHARACTERS).decode()
 
     def new_seed(self) -> int:
         return self._random.randrange(2**31)

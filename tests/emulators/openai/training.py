@@ -8,6 +8,7 @@ Everything here is deterministic so tests can assert exact values:
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -29,8 +30,12 @@ class TrainingStats:
     words: int
 
 
+@functools.lru_cache(maxsize=32)
 def inspect_file(content: bytes, *, shape: str, minimum: int = MIN_EXAMPLES) -> TrainingStats:
-    """Check every line has the shape the method needs (`chat`, `prompt` or `dpo`)."""
+    """Check every line has the shape the method needs (`chat`, `prompt` or `dpo`).
+
+    Cached by content: seeded benches validate one shared file for thousands of jobs.
+    """
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError:
