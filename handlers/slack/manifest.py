@@ -28,6 +28,7 @@ BOT_SCOPES = [
     "users:read",
 ]
 BOT_EVENTS = [
+    "app_home_opened",
     "app_mention",
     "message.channels",
     "message.groups",
