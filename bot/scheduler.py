@@ -46,6 +46,7 @@ class FollowScheduler:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._scheduler = BackgroundScheduler(daemon=True)
         self._tick_lock = threading.Lock()
+        self._again = threading.Event()
         self._last_poll = 0.0
         self._backoff_until = 0.0
         self._failures = 0
@@ -85,8 +86,13 @@ class FollowScheduler:
         self.tick()
 
     def tick(self) -> None:
-        """Renew (or take) the lease; poll when due; deliver notices and progress."""
+        """Renew (or take) the lease; poll when due; deliver notices and progress.
+
+        A tick asked for while one runs (a webhook's) is not dropped: the running tick notifies
+        once more before it returns.
+        """
         if not self._tick_lock.acquire(blocking=False):
+            self._again.set()
             return
         try:
             ttl = timedelta(seconds=self._poll * 1.25)
@@ -96,7 +102,11 @@ class FollowScheduler:
             if now - self._last_poll >= self._poll * 0.95 and now >= self._backoff_until:
                 self._last_poll = now
                 self._poll_once()
+            self._again.clear()
             self._notify()
+            while self._again.is_set():
+                self._again.clear()
+                self._notify()
         except Exception:
             log.exception("follow tick failed; the next one carries on")
         finally:

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from finetuning.follow.chart import loss_chart_png
 from finetuning.follow.losses import loss_points
-from finetuning.follow.metrics import final_losses
+from finetuning.follow.metrics import LossPoint, final_losses
 from finetuning.follow.outbox import Outbox, OwedNotice
 from finetuning.follow.progress import progress_of
-from finetuning.jobs import JobService
+from finetuning.jobs import JobRecord, JobService
 from finetuning.provider import OpenAIProvider, hint_for
 from handlers.slack.blocks.follow import notice_blocks, progress_blocks
 from handlers.slack.home import HomePublisher
@@ -46,31 +46,39 @@ class SlackFollowNotifier:
     provider: OpenAIProvider
     home: HomePublisher | None = None
     min_edit_interval: timedelta = timedelta(seconds=10)
+    timing_refresh: timedelta = timedelta(minutes=5)
     clock: Callable[[], datetime] = utcnow
 
     def run(self) -> None:
-        """One round: progress edits first (cheap), then notices, then the Home tabs of the
-        workspaces where a job changed state."""
+        """One round. Notice messages go first (people wait for them), then progress edits,
+        then the slower loss charts, then the Home tabs of workspaces where a job changed."""
+        charts = self.post_notices()
         changed = self.update_progress()
-        self.deliver_notices()
+        self.finish_notices(charts)
         if self.home is not None:
             self.home.refresh(changed)
 
     def update_progress(self) -> set[str]:
-        """Edit each job's message whose content changed; returns the workspaces where a job
-        changed state."""
+        """Edit each job's message when what it shows changed; returns the workspaces where a
+        job changed state.
+
+        Only status, step and losses count as a change: the elapsed time alone would edit every
+        quiet job once a minute. A running job's timing is refreshed every few minutes.
+        """
         now = self.clock()
         changed: set[str] = set()
         for job in self.jobs.with_messages(since=now - RECENT):
-            text, blocks = progress_blocks(job, progress_of(job, now))
-            shown = f"{job.status}\n{text}\n{blocks}"  # status first: state changes are visible
+            shown = _signature(job)
+            last = job.progress_shown_at
             if shown == job.progress_shown:
-                continue
-            recent_edit = job.progress_shown_at and now - job.progress_shown_at < (
-                self.min_edit_interval
-            )
-            if job.active and recent_edit:
+                stale_timing = job.status == "running" and (
+                    last is None or now - last >= self.timing_refresh
+                )
+                if not stale_timing:
+                    continue
+            elif job.active and last is not None and now - last < self.min_edit_interval:
                 continue  # throttled; an ended job's last edit is never held back
+            text, blocks = progress_blocks(job, progress_of(job, now))
             assert job.channel_id is not None and job.status_message_ts is not None
             try:
                 self.client.chat_update(
@@ -80,48 +88,67 @@ class SlackFollowNotifier:
                 log.warning("could not update %s's message: %s", job.short_id, exc)
                 continue
             self.jobs.mark_progress_shown(job.id, shown, now)
-            if job.progress_shown is None or job.progress_shown.split("\n", 1)[0] != job.status:
+            if job.progress_shown is None or job.progress_shown.split("|", 1)[0] != job.status:
                 changed.add(job.workspace_id)
         return changed
 
-    def deliver_notices(self) -> int:
-        """Post every owed notice once; returns how many were completed."""
-        done = 0
+    def deliver_notices(self) -> None:
+        """Deliver every owed notice completely (messages, then charts)."""
+        self.finish_notices(self.post_notices())
+
+    def post_notices(self) -> list[tuple[OwedNotice, list[LossPoint], bool]]:
+        """Post each owed notice's message once; return what still needs its chart (with the
+        loss points already fetched, and whether the message was posted just now)."""
+        pending: list[tuple[OwedNotice, list[LossPoint], bool]] = []
         for notice in self.outbox.owed():
             try:
-                self._deliver(notice)
-                done += 1
+                posted = self._post_message(notice)
             except SlackApiError as exc:
                 log.warning("notice %s for %s not delivered yet: %s", notice.id, notice.kind, exc)
                 self.outbox.attempt_failed(notice.id, str(exc))
-        return done
+                continue
+            if posted is not None:
+                pending.append(posted)
+        return pending
 
-    def _deliver(self, notice: OwedNotice) -> None:
+    def finish_notices(self, pending: list[tuple[OwedNotice, list[LossPoint], bool]]) -> None:
+        """Upload the loss charts of successes, then mark the notices sent."""
+        for notice, points, just_posted in pending:
+            job = notice.job
+            try:
+                if job.status == "succeeded" and (
+                    just_posted
+                    or not self._chart_posted(str(job.channel_id), job.thread_ts, notice)
+                ):
+                    self._upload_chart(notice, points)
+            except SlackApiError as exc:
+                log.warning("chart of notice %s not uploaded yet: %s", notice.id, exc)
+                self.outbox.attempt_failed(notice.id, str(exc))
+                continue
+            self.outbox.sent(notice.id)
+
+    def _post_message(self, notice: OwedNotice) -> tuple[OwedNotice, list[LossPoint], bool] | None:
         job = notice.job
         channel = job.channel_id
         if channel is None:
             self.outbox.sent(notice.id)
-            return
-        message_ts = notice.message_ts
-        just_posted = False
+            return None
         points = loss_points(self.factory, self.provider, job) if job.status == "succeeded" else []
+        if notice.message_ts is not None:
+            return notice, points, False
+        message_ts = None
+        if notice.posting_since is not None:  # an earlier attempt may have got through
+            message_ts = self._find_posted(channel, job.thread_ts, notice)
+        just_posted = False
         if message_ts is None:
-            if notice.posting_since is not None:  # an earlier attempt may have got through
-                message_ts = self._find_posted(channel, job.thread_ts, notice)
-            if message_ts is None:
-                if not self.outbox.begin_posting(notice.id, from_status=notice.status):
-                    return  # another process claimed it meanwhile
-                message_ts = self._post(notice, points)
-                just_posted = True
-            self.outbox.posted(notice.id, message_ts)
-            notice = replace(notice, message_ts=message_ts)
-        if job.status == "succeeded" and (
-            just_posted or not self._chart_posted(channel, job.thread_ts, notice)
-        ):
-            self._upload_chart(notice, points)
-        self.outbox.sent(notice.id)
+            if not self.outbox.begin_posting(notice.id, from_status=notice.status):
+                return None  # another process claimed it meanwhile
+            message_ts = self._post(notice, points)
+            just_posted = True
+        self.outbox.posted(notice.id, message_ts)
+        return replace(notice, message_ts=message_ts), points, just_posted
 
-    def _post(self, notice: OwedNotice, points: list[Any]) -> str:
+    def _post(self, notice: OwedNotice, points: list[LossPoint]) -> str:
         job = notice.job
         train, valid = final_losses(points)
         hint = (
@@ -173,7 +200,7 @@ class SlackFollowNotifier:
                 return True
         return False
 
-    def _upload_chart(self, notice: OwedNotice, points: list[Any]) -> None:
+    def _upload_chart(self, notice: OwedNotice, points: list[LossPoint]) -> None:
         job = notice.job
         png = loss_chart_png(points, title=f"{job.short_id} · {job.fine_tuned_model or ''}")
         if png is None:
@@ -185,3 +212,8 @@ class SlackFollowNotifier:
             filename=f"{job.short_id}-loss.png",
             title=self._chart_title(notice),
         )
+
+
+def _signature(job: JobRecord) -> str:
+    """What a progress edit is for: status first, so a state change can be told apart."""
+    return f"{job.status}|{job.step}|{job.total_steps}|{job.train_loss}|{job.valid_loss}"
