@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import httpx
 from slack_bolt import App
 from sqlalchemy import Engine
 
@@ -98,6 +99,7 @@ def build_runtime(settings: Settings) -> Runtime:
         file_hosts=settings.slack_file_hosts,
         max_upload_bytes=settings.tunebot_max_upload_mb << 20,
         data_dir=settings.tunebot_data_dir,
+        http=httpx.Client(follow_redirects=False),
     )
     runner.register(task_handlers(deps))
     home = HomePublisher(deps.client, library, jobs, HomeViewers(factory))

@@ -6,8 +6,12 @@ Slack's own, and it stops at naming what was asked: the domain does the rest.
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass, field
+
+_INTEGER = re.compile(r"-?[0-9]+")
+"""ASCII digits only: str.isdigit() also takes '²', which int() then refuses."""
 
 
 class CommandError(ValueError):
@@ -75,7 +79,7 @@ def parse_command(text: str) -> ParsedCommand:
                 raise CommandError(f"`{name}` takes no option {key!r}")
             if not value:
                 raise CommandError(f"option {key!r} needs a value")
-            if key in spec.integers and not value.lstrip("-").isdigit():
+            if key in spec.integers and not _INTEGER.fullmatch(value):
                 raise CommandError(f"{key} must be a whole number, not {value!r}")
             options[key] = value
         else:

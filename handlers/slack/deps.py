@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from slack_sdk import WebClient
 
 from finetuning.datasets.library import DatasetLibrary
@@ -33,4 +34,5 @@ class SlackDeps:
     file_hosts: list[str]
     max_upload_bytes: int
     data_dir: Path
+    http: httpx.Client
     command: str = "/finetune"

@@ -43,6 +43,7 @@ def run_intake(deps: SlackDeps, payload: dict[str, Any]) -> None:
                     local,
                     hosts=deps.file_hosts,
                     max_bytes=deps.max_upload_bytes,
+                    client=deps.http,
                 )
             except DownloadError as exc:
                 _reply(deps, channel, thread_ts, f":warning: I could not read `{name}`: {exc}.")
