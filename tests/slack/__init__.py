@@ -1,0 +1,1 @@
+"""Tests of the Slack front end's pure parts: command parsing, downloads, the manifest."""
