@@ -45,7 +45,9 @@ def build_app(
         signing_secret=signing_secret,
         token_verification_enabled=verify_token,
         before_authorize=drop_edits,
-        process_before_response=False,
+        # Answer Slack only once the listener has run: listeners just write a durable task, so
+        # the answer still comes in milliseconds, and an acknowledged event is never lost.
+        process_before_response=True,
     )
     files.register(app, deps)
     commands.register(app, deps)

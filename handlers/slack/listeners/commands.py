@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App
 
-from finetuning.datasets.models import ModelCatalog
 from finetuning.jobs import JobNotFoundError
-from finetuning.provider import ProviderError
 from handlers.slack.blocks.help import help_text
 from handlers.slack.blocks.jobs import job_status_blocks
 from handlers.slack.command_parser import CommandError, ParsedCommand, parse_command
@@ -20,7 +18,7 @@ from handlers.slack.tasks.start import start_payload
 
 def register(app: App, deps: SlackDeps) -> None:
     @app.command(deps.command)
-    def on_command(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+    def on_command(ack: Ack, command: dict[str, Any]) -> None:
         try:
             parsed = parse_command(command.get("text") or "")
         except CommandError as exc:
@@ -46,23 +44,30 @@ def register(app: App, deps: SlackDeps) -> None:
                     fields=_start_fields(parsed),
                 ),
             )
-        elif parsed.name in ("cancel", "pause", "resume", "delete"):
-            ack(text=f":hourglass_flowing_sand: Asking OpenAI to {parsed.name} it…")
+        else:
+            ack(text=_WORKING[parsed.name])
             deps.enqueue(
                 COMMAND,
                 f"command:{team}:{command['trigger_id']}",
                 command_payload(
                     name=parsed.name,
-                    argument=parsed.arguments[0],
+                    argument=parsed.arguments[0] if parsed.arguments else "",
                     team=team,
                     channel=channel,
                     user=user,
                     response_url=command.get("response_url"),
                 ),
             )
-        else:
-            ack()
-            respond(text=_read_from_provider(deps, parsed, team))
+
+
+_WORKING = {
+    "cancel": ":hourglass_flowing_sand: Asking OpenAI to cancel it…",
+    "pause": ":hourglass_flowing_sand: Asking OpenAI to pause it…",
+    "resume": ":hourglass_flowing_sand: Asking OpenAI to resume it…",
+    "delete": ":hourglass_flowing_sand: Asking OpenAI to delete it…",
+    "events": ":hourglass_flowing_sand: Fetching the job's events…",
+    "models": ":hourglass_flowing_sand: Fetching the models…",
+}
 
 
 def _start_fields(parsed: ParsedCommand) -> dict[str, Any]:
@@ -94,29 +99,3 @@ def _status(deps: SlackDeps, parsed: ParsedCommand, team: str, channel: str) -> 
         return {"text": f"{title}: none yet. Start one with `{deps.command} start`."}
     text, blocks = job_status_blocks(jobs, title=title)
     return {"text": text, "blocks": blocks}
-
-
-def _read_from_provider(deps: SlackDeps, parsed: ParsedCommand, team: str) -> str:
-    try:
-        if parsed.name == "events":
-            events = deps.jobs.events(team, parsed.arguments[0])
-            if not events:
-                return "No events yet."
-            return "\n".join(
-                f"`{event.created_at:%Y-%m-%d %H:%M:%S}` {event.message}"
-                for event in reversed(events)
-            )
-        return _models(deps.catalog, [m.id for m in deps.provider.list_fine_tuned_models()])
-    except JobNotFoundError as exc:
-        return f":grey_question: {exc}"
-    except ProviderError as exc:
-        return f":x: OpenAI: {exc.message}\n_{exc.hint}_"
-
-
-def _models(catalog: ModelCatalog, tuned: list[str]) -> str:
-    base = "\n".join(
-        f"• `{m.id}` ({', '.join(m.formats)}; ${m.training_usd_per_million:g}/1M training tokens)"
-        for m in catalog.models
-    )
-    mine = "\n".join(f"• `{model}`" for model in tuned[:40]) or "• none yet"
-    return f"*Base models you can fine-tune*\n{base}\n\n*Your fine-tuned models*\n{mine}"

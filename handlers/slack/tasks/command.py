@@ -1,5 +1,5 @@
-"""Subcommands that change something at OpenAI (cancel, pause, resume, delete): durable,
-answered privately."""
+"""Subcommands that call OpenAI (cancel, pause, resume, delete, events, models): run as durable
+tasks after the acknowledgement, answered privately through the command's response_url."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from finetuning.datasets.models import ModelCatalog
 from finetuning.jobs import JobNotFoundError
 from finetuning.provider import ProviderError
 from finetuning.tasks import RetryLaterError
@@ -39,6 +40,10 @@ def run_command(deps: SlackDeps, payload: dict[str, Any]) -> None:
         elif name == "resume":
             job = deps.jobs.resume(team, argument)
             text = f":arrow_forward: Resuming `{job.short_id}` (now {job.status})."
+        elif name == "events":
+            text = _events(deps, team, argument)
+        elif name == "models":
+            text = _models(deps.catalog, [m.id for m in deps.provider.list_fine_tuned_models()])
         elif name == "delete":
             deleted = deps.provider.delete_model(argument)
             text = f":wastebasket: Deleted `{argument}`." if deleted else f"`{argument}` remains."
@@ -64,3 +69,21 @@ def _respond(deps: SlackDeps, payload: dict[str, Any], text: str) -> None:
         except httpx.HTTPError:
             pass
     deps.client.chat_postEphemeral(channel=payload["channel"], user=payload["user"], text=text)
+
+
+def _events(deps: SlackDeps, team: str, ref: str) -> str:
+    events = deps.jobs.events(team, ref)
+    if not events:
+        return "No events yet."
+    return "\n".join(
+        f"`{event.created_at:%Y-%m-%d %H:%M:%S}` {event.message}" for event in reversed(events)
+    )
+
+
+def _models(catalog: ModelCatalog, tuned: list[str]) -> str:
+    base = "\n".join(
+        f"• `{m.id}` ({', '.join(m.formats)}; ${m.training_usd_per_million:g}/1M training tokens)"
+        for m in catalog.models
+    )
+    mine = "\n".join(f"• `{model}`" for model in tuned[:40]) or "• none yet"
+    return f"*Base models you can fine-tune*\n{base}\n\n*Your fine-tuned models*\n{mine}"
