@@ -81,10 +81,9 @@ def build_runtime(settings: Settings) -> Runtime:
     provider = OpenAIProvider(openai_client, provider_settings)
     jobs = JobService(factory, library, provider, catalog, settings.tunebot_default_model)
     queue = TaskQueue(factory)
-    if engine.dialect.name == "sqlite":
-        released = queue.release_all_leases()
-        if released:
-            log.info("resuming %d task(s) left by the previous run", released)
+    released = queue.release_orphaned_leases()
+    if released:
+        log.info("resuming %d task(s) a previous run on this host left unfinished", released)
     runner = TaskRunner(queue, {}, workers=settings.tunebot_task_workers)
     token = settings.slack_bot_token or ""
     deps = SlackDeps(

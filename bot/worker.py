@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
-from finetuning.tasks import RetryLaterError
+from finetuning.tasks import ATTEMPT, RetryLaterError
 from storage.tasks import TaskQueue
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,16 @@ class TaskRunner:
         self._pool.shutdown(wait=wait, cancel_futures=True)
 
     def _sweep(self) -> None:
+        """Renew the leases of running tasks, and start tasks that are due."""
+        renew_every = self._queue.lease.total_seconds() / 3
+        last_renewal = time.monotonic()
         while not self._stopping.wait(self._sweep_seconds):
             try:
+                if time.monotonic() - last_renewal >= renew_every:
+                    with self._lock:
+                        running = list(self._in_flight)
+                    self._queue.renew(running)
+                    last_renewal = time.monotonic()
                 for task_id in self._queue.due():
                     self.submit(task_id)
             except Exception:
@@ -90,7 +99,9 @@ class TaskRunner:
             if task is None:
                 return
             try:
-                self._handlers[task.kind](task.payload)
+                # The attempt number lets a handler check whether an earlier attempt's side
+                # effect (a posted message) already happened before doing it again.
+                self._handlers[task.kind]({**task.payload, ATTEMPT: task.attempts})
             except RetryLaterError as exc:
                 self._retry_or_fail(task_id, task.attempts, str(exc), exc.delay)
             except Exception as exc:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+ATTEMPT = "_attempt"
+"""Payload key the runner adds: which attempt at the task this is (1 for the first), so a handler
+can check whether an earlier attempt's side effect (a posted message) already happened."""
+
 
 class RetryLaterError(Exception):
     """The work may succeed later unchanged (a rate limit, an outage): try again after `delay`.

@@ -239,6 +239,9 @@ class Task(Base):
     # A pending task is due once run_after has passed and no live worker holds its lease.
     run_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Which process holds the lease ("host:pid:token"), so a restart on the same host can free
+    # the leases its dead predecessor held instead of waiting for them to expire.
+    locked_by: Mapped[str | None] = mapped_column(String)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, server_default=_NOW

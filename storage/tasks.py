@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import Task, TaskStatus
+from storage.process import ProcessIdentity
 from storage.types import utcnow
 
 
@@ -34,10 +35,14 @@ class TaskQueue:
     """Tasks keyed by an idempotency key: the same key enqueued twice is one task."""
 
     def __init__(
-        self, factory: sessionmaker[Session], lease: timedelta = timedelta(minutes=5)
+        self,
+        factory: sessionmaker[Session],
+        lease: timedelta = timedelta(seconds=30),
+        holder: ProcessIdentity | None = None,
     ) -> None:
         self._factory = factory
         self._lease = lease
+        self._holder = holder or ProcessIdentity.current()
 
     def enqueue(self, kind: str, key: str, payload: dict[str, Any]) -> tuple[int, bool]:
         """Write a task; return its id and whether this call created it (False: a repeat)."""
@@ -69,13 +74,34 @@ class TaskQueue:
                     Task.run_after <= now,
                     or_(Task.locked_until.is_(None), Task.locked_until < now),
                 )
-                .values(locked_until=now + self._lease, attempts=Task.attempts + 1)
+                .values(
+                    locked_until=now + self._lease,
+                    locked_by=str(self._holder),
+                    attempts=Task.attempts + 1,
+                )
                 .execution_options(synchronize_session=False)
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 return None
             task = session.get_one(Task, task_id)
             return ClaimedTask(task.id, task.kind, task.key, dict(task.payload), task.attempts)
+
+    @property
+    def lease(self) -> timedelta:
+        return self._lease
+
+    def renew(self, task_ids: list[int]) -> None:
+        """Extend the leases of tasks still running here: a short lease, renewed while the work
+        goes on, lets another process take a task over soon after its holder dies."""
+        if not task_ids:
+            return
+        with self._factory.begin() as session:
+            session.execute(
+                update(Task)
+                .where(Task.id.in_(task_ids), Task.status == TaskStatus.PENDING.value)
+                .values(locked_until=utcnow() + self._lease)
+                .execution_options(synchronize_session=False)
+            )
 
     def due(self, limit: int = 50) -> list[int]:
         """Pending tasks whose time has come and that nobody holds: the sweep's work list."""
@@ -110,16 +136,34 @@ class TaskQueue:
                 .values(last_error=error, locked_until=None, run_after=utcnow() + delay)
             )
 
-    def release_all_leases(self) -> int:
-        """Free every lease: only for a single-process database (SQLite) starting up, where any
-        lease left behind belongs to a process that is gone."""
+    def release_orphaned_leases(self) -> int:
+        """Free the leases held by dead processes of this host, at start-up.
+
+        A restarted process would otherwise wait out its predecessor's leases. Other hosts'
+        leases are left to expire: their processes' lives cannot be checked from here.
+        """
+        now = utcnow()
         with self._factory.begin() as session:
-            released = session.execute(
-                update(Task)
-                .where(Task.status == TaskStatus.PENDING.value, Task.locked_until.is_not(None))
-                .values(locked_until=None)
-            )
-            return int(released.rowcount)  # type: ignore[attr-defined]
+            held = session.execute(
+                select(Task.id, Task.locked_by).where(
+                    Task.status == TaskStatus.PENDING.value,
+                    Task.locked_until > now,
+                    Task.locked_by.like(f"{self._holder.host}:%"),
+                )
+            ).all()
+            orphaned = [
+                task_id
+                for task_id, locked_by in held
+                if not self._holder.is_alive_peer(str(locked_by))
+            ]
+            if orphaned:
+                session.execute(
+                    update(Task)
+                    .where(Task.id.in_(orphaned))
+                    .values(locked_until=None, locked_by=None)
+                    .execution_options(synchronize_session=False)
+                )
+            return len(orphaned)
 
     def status(self, task_id: int) -> str | None:
         with self._factory() as session:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import bot.worker
 from bot.worker import TaskRunner, backoff
-from finetuning.tasks import RetryLaterError
+from finetuning.tasks import ATTEMPT, RetryLaterError
 from storage.models import Task
 from storage.tasks import TaskQueue
 
@@ -98,7 +98,7 @@ def test_a_task_runs_once_with_its_payload(
     task_id = task_id_of(session_factory, "intake:T1:F1")
     wait_for_status(queue, task_id, "done")
     time.sleep(SWEEP_SECONDS * 6)  # several sweeps: none may run it again
-    assert [payload for payload, _ in handler.calls] == [{"file": "F1"}]
+    assert [payload for payload, _ in handler.calls] == [{"file": "F1", ATTEMPT: 1}]
 
 
 def test_the_same_key_enqueued_twice_runs_once(
@@ -120,7 +120,7 @@ def test_the_same_key_enqueued_twice_runs_once(
     task_id = task_id_of(session_factory, "start:T1:trigger")
     wait_for_status(queue, task_id, "done")
     time.sleep(SWEEP_SECONDS * 6)
-    assert [payload for payload, _ in handler.calls] == [{"n": 1}]
+    assert [payload for payload, _ in handler.calls] == [{"n": 1, ATTEMPT: 1}]
 
 
 def test_concurrent_enqueues_of_one_key_run_it_once(
@@ -222,7 +222,7 @@ def test_the_sweep_runs_a_task_left_in_the_queue_by_an_earlier_process(
 
     handler.wait_for_calls(1)
     wait_for_status(queue, task_id, "done")
-    assert handler.calls[0][0] == {"file": "F2"}
+    assert handler.calls[0][0] == {"file": "F2", ATTEMPT: 1}
 
 
 def test_without_the_sweep_a_leftover_task_waits(

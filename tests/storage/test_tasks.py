@@ -1,8 +1,11 @@
 """The durable task queue: one task per key, one holder at a time, retries after a delay."""
 
+import subprocess
+import sys
 import threading
 from datetime import timedelta
 
+from storage.process import ProcessIdentity
 from storage.tasks import TaskQueue
 
 
@@ -70,10 +73,37 @@ def test_failed_tasks_keep_their_error_and_never_run_again(session_factory):
     assert queue.due() == []
 
 
-def test_releasing_leases_frees_tasks_of_a_dead_process(session_factory):
+def _dead_pid() -> int:
+    """A pid that is not running: a child that has exited and been reaped."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_restart_frees_the_leases_of_its_dead_predecessor(session_factory):
+    dead = ProcessIdentity(ProcessIdentity.current().host, _dead_pid(), "old")
+    TaskQueue(session_factory, holder=dead).claim(
+        TaskQueue(session_factory).enqueue("start", "start:5", {})[0]
+    )
     queue = TaskQueue(session_factory)
-    task_id, _ = queue.enqueue("start", "start:5", {})
-    assert queue.claim(task_id) is not None
     assert queue.due() == []
-    assert queue.release_all_leases() == 1
-    assert queue.due() == [task_id]
+    assert queue.release_orphaned_leases() == 1
+    assert len(queue.due()) == 1
+
+
+def test_a_predecessor_with_our_pid_but_another_token_is_dead(session_factory):
+    me = ProcessIdentity.current()
+    queue = TaskQueue(session_factory)
+    task_id, _ = queue.enqueue("start", "start:6", {})
+    TaskQueue(session_factory, holder=ProcessIdentity(me.host, me.pid, "previous")).claim(task_id)
+    assert queue.release_orphaned_leases() == 1
+
+
+def test_live_and_other_hosts_leases_are_left_alone(session_factory):
+    queue = TaskQueue(session_factory)
+    mine, _ = queue.enqueue("start", "start:7", {})
+    theirs, _ = queue.enqueue("start", "start:8", {})
+    queue.claim(mine)
+    TaskQueue(session_factory, holder=ProcessIdentity("elsewhere", 1, "x")).claim(theirs)
+    assert queue.release_orphaned_leases() == 0
+    assert queue.due() == []
