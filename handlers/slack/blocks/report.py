@@ -277,7 +277,8 @@ def _where(finding: Finding) -> list[str]:
     details = list(finding.details) + [""] * (len(finding.lines) - len(finding.details))
     if not any(details[:SHOWN_LINES]):
         shown = finding.lines[:SHOWN_BARE_LINES]
-        rows = ["• lines " + ", ".join(f"{line:,}" for line in shown)]
+        label = "line" if len(shown) == 1 else "lines"
+        rows = [f"• {label} " + ", ".join(f"{line:,}" for line in shown)]
     else:
         shown = finding.lines[:SHOWN_LINES]
         rows = [

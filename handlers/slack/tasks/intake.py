@@ -9,6 +9,7 @@ from typing import Any
 
 from finetuning.datasets.fixes import planned_fixes
 from finetuning.datasets.library import Origin
+from finetuning.tasks import ATTEMPT
 from handlers.slack.blocks.report import report_blocks
 from handlers.slack.deps import SlackDeps
 from handlers.slack.download import DownloadError, download
@@ -16,6 +17,9 @@ from handlers.slack.files import is_dataset_name, is_partial
 from handlers.slack.tasks.slack_calls import slack_transient_as_retry
 
 log = logging.getLogger(__name__)
+
+REPORT_EVENT = "tunebot_report"
+"""Message metadata marking a dataset report, so a retried intake can find one it posted."""
 
 
 def run_intake(deps: SlackDeps, payload: dict[str, Any]) -> None:
@@ -61,6 +65,13 @@ def run_intake(deps: SlackDeps, payload: dict[str, Any]) -> None:
             )
         if dataset.report_message_ts is not None and dataset.thread_ts == thread_ts:
             return  # a retried intake whose report is already in this thread
+        file_id = str(file["id"])
+        if payload.get(ATTEMPT, 1) > 1:
+            earlier = _posted_report(deps, channel, thread_ts, file_id)
+            if earlier is not None:  # an earlier attempt posted it, then died
+                if dataset.created or dataset.report_message_ts is None:
+                    deps.library.mark_reported(dataset.id, earlier)
+                return
         text, blocks = report_blocks(
             dataset.report,
             dataset.short_id,
@@ -68,13 +79,30 @@ def run_intake(deps: SlackDeps, payload: dict[str, Any]) -> None:
             fixable=planned_fixes(dataset.report),
             command=deps.command,
         )
-        if not dataset.created:
+        if not dataset.created and dataset.thread_ts != thread_ts:
             text = f"These bytes were checked before as {dataset.short_id}. {text}"
         posted = deps.client.chat_postMessage(
-            channel=channel, thread_ts=thread_ts, text=text, blocks=blocks
+            channel=channel,
+            thread_ts=thread_ts,
+            text=text,
+            blocks=blocks,
+            metadata={"event_type": REPORT_EVENT, "event_payload": {"file": file_id}},
         )
-        if dataset.created:
+        if dataset.created or dataset.report_message_ts is None:
             deps.library.mark_reported(dataset.id, str(posted["ts"]))
+
+
+def _posted_report(deps: SlackDeps, channel: str, thread_ts: str, file_id: str) -> str | None:
+    """The report an earlier attempt posted for this file, found by its message metadata."""
+    replies = deps.client.conversations_replies(
+        channel=channel, ts=thread_ts, include_all_metadata=True
+    )
+    for message in replies.get("messages") or []:
+        metadata = message.get("metadata") or {}
+        payload = metadata.get("event_payload") or {}
+        if metadata.get("event_type") == REPORT_EVENT and payload.get("file") == file_id:
+            return str(message["ts"])
+    return None
 
 
 def _too_large(name: str, size: int, limit: int) -> str:
