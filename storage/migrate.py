@@ -10,6 +10,8 @@ several threads at once.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -21,6 +23,8 @@ from sqlalchemy.engine import URL
 from storage.db import make_engine, normalize_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK_KEY = 0x74756E65626F74
+"""The PostgreSQL advisory lock that replicas migrating at once take turns on ("tunebot")."""
 
 
 def alembic_config(url: str | URL | None = None) -> Config:
@@ -35,8 +39,31 @@ def alembic_config(url: str | URL | None = None) -> Config:
 
 
 def upgrade(url: str | URL, revision: str = "head") -> None:
-    """Bring the database at `url` up to `revision` (by default the newest)."""
-    command.upgrade(alembic_config(url), revision)
+    """Bring the database at `url` up to `revision` (by default the newest).
+
+    Every server migrates at start, so replicas started together would race to create the same
+    tables; on PostgreSQL they take turns, and the later ones find nothing left to do.
+    """
+    with _migrations_serialized(url):
+        command.upgrade(alembic_config(url), revision)
+
+
+@contextmanager
+def _migrations_serialized(url: str | URL) -> Iterator[None]:
+    """Hold a session-level advisory lock on its own connection while the block runs."""
+    if normalize_url(url).get_backend_name() != "postgresql":
+        yield
+        return
+    engine = make_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")
+            try:
+                yield
+            finally:
+                connection.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")
+    finally:
+        engine.dispose()
 
 
 def downgrade(url: str | URL, revision: str) -> None:
