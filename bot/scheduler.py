@@ -66,7 +66,9 @@ class FollowScheduler:
         self.tick_soon()
 
     def stop(self) -> None:
-        self._scheduler.shutdown(wait=False)
+        """Stop ticking, let a running tick finish, then hand the lease over at once."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
         self._leases.release(LEASE, self.holder)
 
     def tick_soon(self) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from finetuning.datasets.models import ModelCatalog, UnknownModelError
-from finetuning.provider import JobEventSnapshot, JobSnapshot, OpenAIProvider
+from finetuning.provider import JobEventSnapshot, JobSnapshot, OpenAIProvider, ProviderError
 from storage.models import Job, JobEvent, JobStatus, Notice
 from storage.types import utcnow
 
@@ -36,6 +36,7 @@ FOLLOWED = frozenset(
     }
 )
 EVENTS_PER_FETCH = 100
+MAX_EVENT_PAGES = 20
 CLOCK_SKEW = timedelta(minutes=10)
 """How far the provider's clock may run behind ours when deciding the listing is old enough."""
 
@@ -88,8 +89,16 @@ class Follower:
         for job in active:
             snapshot = snapshots.get(job.provider_job_id)
             if snapshot is None:
-                snapshot = self._provider.retrieve_job(job.provider_job_id)
                 stats.api_calls += 1
+                try:
+                    snapshot = self._provider.retrieve_job(job.provider_job_id)
+                except ProviderError as exc:
+                    if exc.retryable:
+                        raise
+                    # One job the provider will not show (moved project, revoked key) must not
+                    # stop every other job from being followed.
+                    log.warning("cannot read %s: %s", job.provider_job_id, exc)
+                    continue
             changed = snapshot.status != job.status
             events: list[JobEventSnapshot] = []
             if changed or snapshot.status == JobStatus.RUNNING.value:
@@ -140,14 +149,23 @@ class Follower:
         return found
 
     def _new_events(self, job: _Followed, stats: CycleStats) -> list[JobEventSnapshot]:
-        """Events since the last one stored, oldest first."""
-        events = self._provider.list_events(job.provider_job_id, limit=EVENTS_PER_FETCH)
-        stats.api_calls += 1
+        """Events since the last one stored, oldest first: pages back until it is reached, so a
+        burst of steps between two cycles leaves no gap in the stored loss curve."""
         fresh: list[JobEventSnapshot] = []
-        for event in events:  # newest first
-            if event.id == job.last_event_id:
+        after: str | None = None
+        for _ in range(MAX_EVENT_PAGES):
+            events = self._provider.list_events(
+                job.provider_job_id, limit=EVENTS_PER_FETCH, after=after
+            )
+            stats.api_calls += 1
+            for event in events:  # newest first
+                if event.id == job.last_event_id:
+                    fresh.reverse()
+                    return fresh
+                fresh.append(event)
+            if len(events) < EVENTS_PER_FETCH or job.last_event_id is None:
                 break
-            fresh.append(event)
+            after = events[-1].id
         fresh.reverse()
         return fresh
 

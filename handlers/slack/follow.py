@@ -76,8 +76,13 @@ class SlackFollowNotifier:
                 )
                 if not stale_timing:
                     continue
-            elif job.active and last is not None and now - last < self.min_edit_interval:
-                continue  # throttled; an ended job's last edit is never held back
+            elif (
+                job.active
+                and last is not None
+                and now - last < self.min_edit_interval
+                and _status_of(job.progress_shown) == job.status
+            ):
+                continue  # throttled; a change of state (or an ended job) is never held back
             text, blocks = progress_blocks(job, progress_of(job, now))
             assert job.channel_id is not None and job.status_message_ts is not None
             try:
@@ -88,7 +93,7 @@ class SlackFollowNotifier:
                 log.warning("could not update %s's message: %s", job.short_id, exc)
                 continue
             self.jobs.mark_progress_shown(job.id, shown, now)
-            if job.progress_shown is None or job.progress_shown.split("|", 1)[0] != job.status:
+            if _status_of(job.progress_shown) != job.status:
                 changed.add(job.workspace_id)
         return changed
 
@@ -217,3 +222,7 @@ class SlackFollowNotifier:
 def _signature(job: JobRecord) -> str:
     """What a progress edit is for: status first, so a state change can be told apart."""
     return f"{job.status}|{job.step}|{job.total_steps}|{job.train_loss}|{job.valid_loss}"
+
+
+def _status_of(signature: str | None) -> str | None:
+    return signature.split("|", 1)[0] if signature else None
