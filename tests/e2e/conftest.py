@@ -8,16 +8,12 @@ per database and gives each test a fresh channel instead (see `tests/e2e/helpers
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from storage.db import make_engine, normalize_url
+from tests.e2e.deployment import FAST_JOBS, Deployment, deployment_with
 from tests.e2e.helpers import Stage
 from tests.e2e.process import (
     BOT_TOKEN,
@@ -27,12 +23,9 @@ from tests.e2e.process import (
     bot_environment,
     free_port,
 )
-from tests.emulators.openai_emulator import JobScript, OpenAIEmulator
+from tests.emulators.openai_emulator import OpenAIEmulator
 from tests.emulators.slack_emulator import SlackEmulator
-from tests.fixtures.database import TEST_DATABASE_URL_ENV
 
-FAST_JOBS = JobScript(validating_s=0.05, queued_s=0.05, steps=5, step_s=0.05)
-"""Jobs that run to success in well under a second."""
 SLACK_APP_TIMEOUT = 3.0
 
 
@@ -81,79 +74,20 @@ def bot(
             print(process.log())
 
 
-@contextmanager
-def _new_postgresql_database() -> Iterator[str]:
-    """A new, empty PostgreSQL database for as long as the block lasts, dropped afterwards;
-    skips the test when TEST_DATABASE_URL names no PostgreSQL server."""
-    server_url = os.environ.get(TEST_DATABASE_URL_ENV)
-    if not server_url:
-        pytest.skip(f"{TEST_DATABASE_URL_ENV} is not set: no PostgreSQL server to test against")
-    admin_url = normalize_url(server_url)
-    if admin_url.get_backend_name() != "postgresql":
-        pytest.skip(f"{TEST_DATABASE_URL_ENV} does not point at PostgreSQL")
-    name = f"tunebot_e2e_{uuid.uuid4().hex}"
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            yield admin_url.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()
-
-
-@dataclass
-class Deployment:
-    """A running `tunebot serve` between its two emulators, on one database."""
-
-    slack: SlackEmulator
-    openai: OpenAIEmulator
-    bot: BotProcess
-    database_url: str
-
-
 @pytest.fixture(
     scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.db)]
 )
 def deployment(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployment]:
-    """One `tunebot serve` per database for the session, between its two emulators."""
+    """One `tunebot serve` per database for the session, between its two emulators.
+
+    Tests here read threads and request logs message by message; a follower polling jobs and
+    posting their progress would interleave (it has tests of its own), hence the hour-long poll.
+    """
     data_dir = tmp_path_factory.mktemp(f"shared-{request.param}")
-    with (
-        SlackEmulator(bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET) as slack_emulator,
-        OpenAIEmulator(api_key=OPENAI_KEY, script=FAST_JOBS) as openai_emulator,
-    ):
-        database: AbstractContextManager[str] = (
-            nullcontext(f"sqlite:///{data_dir / 'tunebot.db'}")
-            if request.param == "sqlite"
-            else _new_postgresql_database()
-        )
-        with database as database_url:
-            process = BotProcess(
-                env=bot_environment(
-                    slack_api_url=slack_emulator.api_url,
-                    file_host=slack_emulator.file_host,
-                    openai_base_url=openai_emulator.base_url,
-                    database_url=database_url,
-                    data_dir=data_dir,
-                    # Tests here read threads and request logs message by message; a follower
-                    # polling jobs and posting their progress would interleave (it has tests of
-                    # its own).
-                    extra={"TUNEBOT_POLL_SECONDS": "3600"},
-                ),
-                log_path=data_dir / "tunebot.log",
-                port=free_port(),
-            )
-            process.start()
-            slack_emulator.app_url = process.events_url
-            try:
-                yield Deployment(slack_emulator, openai_emulator, process, database_url)
-            finally:
-                process.stop()
+    with deployment_with(request.param, data_dir, {"TUNEBOT_POLL_SECONDS": "3600"}) as found:
+        yield found
 
 
 @pytest.fixture

@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import make_engine
 from storage.models import Job, Notice
-from tests.e2e.conftest import FAST_JOBS, Deployment, _new_postgresql_database
+from tests.e2e.deployment import FAST_JOBS, Deployment, deployment_with
 from tests.e2e.helpers import (
     Stage,
     block_texts,
@@ -32,16 +30,8 @@ from tests.e2e.helpers import (
     provider_job_id,
     stays,
 )
-from tests.e2e.process import (
-    BOT_TOKEN,
-    OPENAI_KEY,
-    SIGNING_SECRET,
-    BotProcess,
-    bot_environment,
-    free_port,
-)
-from tests.emulators.openai_emulator import JobScript, OpenAIEmulator
-from tests.emulators.slack_emulator import ALICE, BOB, Message, SlackEmulator, StoredFile
+from tests.emulators.openai_emulator import JobScript
+from tests.emulators.slack_emulator import ALICE, BOB, Message, StoredFile
 
 DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.db)]
 FOLLOWING = {"TUNEBOT_POLL_SECONDS": "1"}
@@ -54,43 +44,6 @@ QUIET_SECONDS = 1.5
 """Longer than a poll interval: what has not happened by then was not about to."""
 FROZEN = JobScript(manual=True)
 """Jobs that stay where they are until the test moves them."""
-
-
-# -- a deployment of one's own -------------------------------------------------------------
-
-
-@contextmanager
-def deployment_with(kind: str, data_dir: Path, env: dict[str, str]) -> Iterator[Deployment]:
-    """Both emulators and one `tunebot serve` with `env` on a new database of `kind`
-    ("sqlite" or "postgresql"): for modules whose bot needs settings the shared one lacks."""
-    with (
-        SlackEmulator(bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET) as slack,
-        OpenAIEmulator(api_key=OPENAI_KEY, script=FAST_JOBS) as openai,
-    ):
-        database: AbstractContextManager[str] = (
-            nullcontext(f"sqlite:///{data_dir / 'tunebot.db'}")
-            if kind == "sqlite"
-            else _new_postgresql_database()
-        )
-        with database as database_url:
-            process = BotProcess(
-                env=bot_environment(
-                    slack_api_url=slack.api_url,
-                    file_host=slack.file_host,
-                    openai_base_url=openai.base_url,
-                    database_url=database_url,
-                    data_dir=data_dir,
-                    extra=env,
-                ),
-                log_path=data_dir / "tunebot.log",
-                port=free_port(),
-            )
-            process.start()
-            slack.app_url = process.events_url
-            try:
-                yield Deployment(slack, openai, process, database_url)
-            finally:
-                process.stop()
 
 
 @pytest.fixture(scope="module", params=DATABASES)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import make_engine
 from storage.models import Job, Notice
-from tests.e2e.conftest import Deployment
+from tests.e2e.deployment import Deployment
 from tests.e2e.helpers import Stage, everything_said, stays
 from tests.e2e.test_follow import (
     DATABASES,

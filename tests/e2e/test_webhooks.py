@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.e2e.conftest import FAST_JOBS, Deployment
+from tests.e2e.deployment import FAST_JOBS, Deployment
 from tests.e2e.helpers import Stage, everything_said, stays
 from tests.e2e.test_follow import (
     DATABASES,
