@@ -18,6 +18,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
+from itertools import chain
 from pathlib import Path
 
 from finetuning.datasets.analysis import (
@@ -35,6 +36,7 @@ from finetuning.datasets.models import ModelCatalog, ModelSpec, default_catalog
 from finetuning.datasets.report import TokenStats, ValidationReport
 from finetuning.datasets.sources import (
     SourceFormat,
+    file_sha256,
     first_jsonl_example,
     iter_jsonl_parts,
     sniff_source_format,
@@ -87,14 +89,6 @@ def _choose_model(
     return catalog.resolve(settings.default_model)
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        while block := file.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _in_order(
     executor: ProcessPoolExecutor,
     work: Callable[[JsonlPart | RecordPart], PartResult],
@@ -145,7 +139,7 @@ def validate_file(
             first = next(records, None)
             model = _choose_model(settings, catalog, first.value if first is not None else None)
             head = [first] if first is not None else []
-            parts = iter_parts_records(_chain(head, records), RECORDS_PER_PART)
+            parts = iter_parts_records(chain(head, records), RECORDS_PER_PART)
         options = AnalysisOptions(
             encoding=model.encoding,
             max_tokens_per_example=model.max_tokens_per_example,
@@ -177,7 +171,7 @@ def validate_file(
         if progress is not None and source is not SourceFormat.JSONL:
             progress(total_bytes, total_bytes)  # other readers do not count bytes as they go
     summary.finish(model)
-    sha256 = digest.hexdigest() if source is SourceFormat.JSONL else _file_sha256(path)
+    sha256 = digest.hexdigest() if source is SourceFormat.JSONL else file_sha256(path)
     counted = max(summary.counted, 1)
     return ValidationReport(
         file_name=path.name,
@@ -200,11 +194,6 @@ def validate_file(
         prices_read_on=catalog.read_on,
         seconds=time.perf_counter() - started,
     )
-
-
-def _chain(head: list[SourceRecord], rest: Iterator[SourceRecord]) -> Iterator[SourceRecord]:
-    yield from head
-    yield from rest
 
 
 class _AtomicWriter:

@@ -7,7 +7,6 @@ exactly what trains.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from finetuning.datasets.engine import ValidationSettings, validate_file
 from finetuning.datasets.report import ValidationReport
+from finetuning.datasets.sources import file_sha256
 from storage.models import Dataset
 
 _SHORT_ID = re.compile(r"^(?:ds-)?(\d{1,12})$", re.IGNORECASE)
@@ -74,14 +74,6 @@ class StoredDataset:
             report_message_ts=row.report_message_ts,
             created=created,
         )
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        while block := file.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def parse_dataset_ref(ref: str) -> int | None:

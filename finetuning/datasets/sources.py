@@ -61,6 +61,15 @@ def sniff_source_format(path: Path) -> SourceFormat:
     return SourceFormat.JSONL
 
 
+def file_sha256(path: Path) -> str:
+    """The hex sha256 of a file's bytes: what makes a dataset the same dataset."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while block := file.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def first_jsonl_example(path: Path) -> object | None:
     """The first line that parses, to pick a default model before counting starts."""
     with path.open("rb") as file:

@@ -13,15 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.deployment import FAST_JOBS, Deployment, deployment_with
+from tests.e2e.deployment import FAST_JOBS, Deployment, deployment_with, running_bot
 from tests.e2e.helpers import Stage
 from tests.e2e.process import (
     BOT_TOKEN,
     OPENAI_KEY,
     SIGNING_SECRET,
     BotProcess,
-    bot_environment,
-    free_port,
 )
 from tests.emulators.openai_emulator import OpenAIEmulator
 from tests.emulators.slack_emulator import SlackEmulator
@@ -52,26 +50,12 @@ def bot(
     data_dir = tmp_path / "bot"
     data_dir.mkdir()
     extra = getattr(request, "param", None) or {}
-    process = BotProcess(
-        env=bot_environment(
-            slack_api_url=slack.api_url,
-            file_host=slack.file_host,
-            openai_base_url=openai_api.base_url,
-            database_url=database_url,
-            data_dir=data_dir,
-            extra=extra,
-        ),
-        log_path=data_dir / "tunebot.log",
-        port=free_port(),
-    )
-    process.start()
-    slack.app_url = process.events_url
-    try:
-        yield process
-    finally:
-        process.stop()
-        if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
-            print(process.log())
+    with running_bot(slack, openai_api, database_url, data_dir, extra) as process:
+        try:
+            yield process
+        finally:
+            if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+                print(process.log())
 
 
 @pytest.fixture(

@@ -34,6 +34,35 @@ class Deployment:
 
 
 @contextmanager
+def running_bot(
+    slack: SlackEmulator,
+    openai: OpenAIEmulator,
+    database_url: str,
+    data_dir: Path,
+    env: dict[str, str],
+) -> Iterator[BotProcess]:
+    """`tunebot serve` pointed at both emulators, with Slack sending it requests."""
+    process = BotProcess(
+        env=bot_environment(
+            slack_api_url=slack.api_url,
+            file_host=slack.file_host,
+            openai_base_url=openai.base_url,
+            database_url=database_url,
+            data_dir=data_dir,
+            extra=env,
+        ),
+        log_path=data_dir / "tunebot.log",
+        port=free_port(),
+    )
+    process.start()
+    slack.app_url = process.events_url
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@contextmanager
 def deployment_with(kind: str, data_dir: Path, env: dict[str, str]) -> Iterator[Deployment]:
     """Both emulators and one `tunebot serve` with `env` on a new database of `kind`
     ("sqlite" or "postgresql")."""
@@ -46,22 +75,8 @@ def deployment_with(kind: str, data_dir: Path, env: dict[str, str]) -> Iterator[
             if kind == "sqlite"
             else temporary_postgresql_database()
         )
-        with database as database_url:
-            process = BotProcess(
-                env=bot_environment(
-                    slack_api_url=slack.api_url,
-                    file_host=slack.file_host,
-                    openai_base_url=openai.base_url,
-                    database_url=database_url,
-                    data_dir=data_dir,
-                    extra=env,
-                ),
-                log_path=data_dir / "tunebot.log",
-                port=free_port(),
-            )
-            process.start()
-            slack.app_url = process.events_url
-            try:
-                yield Deployment(slack, openai, process, database_url)
-            finally:
-                process.stop()
+        with (
+            database as database_url,
+            running_bot(slack, openai, database_url, data_dir, env) as process,
+        ):
+            yield Deployment(slack, openai, process, database_url)
