@@ -8,7 +8,7 @@ exactly what trains.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -105,16 +105,9 @@ class DatasetLibrary:
             return existing
         self._dir.mkdir(parents=True, exist_ok=True)
         normalized = self._dir / f"{sha256}.jsonl"
-        settings = ValidationSettings(
-            model=self._validation.model,
-            default_model=self._validation.default_model,
-            epochs=self._validation.epochs,
-            workers=self._validation.workers,
-            catalog=self._validation.catalog,
-            normalized_output=normalized,
-        )
-        report = validate_file(source, settings)
-        report = _renamed(report, origin.file_name)
+        report = validate_file(source, replace(self._validation, normalized_output=normalized))
+        # Reports name the file as the user called it, not as our temporary download was called.
+        report = replace(report, file_name=origin.file_name)
         row = Dataset(
             workspace_id=origin.workspace_id,
             channel_id=origin.channel_id,
@@ -198,10 +191,3 @@ class DatasetLibrary:
                 )
             )
             return StoredDataset.of(row, created=False) if row is not None else None
-
-
-def _renamed(report: ValidationReport, file_name: str) -> ValidationReport:
-    """Reports name the file as the user called it, not as our temporary download was called."""
-    from dataclasses import replace
-
-    return replace(report, file_name=file_name)
