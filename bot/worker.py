@@ -29,7 +29,12 @@ def backoff(attempt: int) -> timedelta:
 
 
 class TaskRunner:
-    """A bounded pool of threads working off the task queue."""
+    """Bounded pools of threads working off the task queue.
+
+    Tasks run in the default pool unless their kind was registered with a pool of its own:
+    a streamed chat reply holds its thread for as long as the model writes, and fifty of them
+    must neither wait behind one another nor starve dataset checks and job starts.
+    """
 
     def __init__(
         self,
@@ -42,15 +47,32 @@ class TaskRunner:
         self._queue = queue
         self._handlers = handlers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="task")
+        self._pools: dict[str, ThreadPoolExecutor] = {}
+        self._pool_of_kind: dict[str, ThreadPoolExecutor] = {}
         self._sweep_seconds = sweep_seconds
         self._in_flight: set[int] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._sweeper: threading.Thread | None = None
 
-    def register(self, handlers: dict[str, Handler]) -> None:
-        """Add handlers; the front ends that own them need `enqueue` first, hence afterwards."""
+    def register(
+        self, handlers: dict[str, Handler], *, pool: str | None = None, workers: int = 0
+    ) -> None:
+        """Add handlers; the front ends that own them need `enqueue` first, hence afterwards.
+
+        With `pool`, the kinds run in that named pool of `workers` threads (created once).
+        """
         self._handlers.update(handlers)
+        if pool is None:
+            return
+        executor = self._pools.get(pool)
+        if executor is None:
+            if workers < 1:
+                raise ValueError(f"pool {pool!r} needs at least one worker")
+            executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=pool)
+            self._pools[pool] = executor
+        for kind in handlers:
+            self._pool_of_kind[kind] = executor
 
     def enqueue(self, kind: str, key: str, payload: dict[str, Any]) -> bool:
         """Write the task and start it now; False when the key was already taken (a repeat)."""
@@ -58,15 +80,15 @@ class TaskRunner:
             raise KeyError(f"no handler for task kind {kind!r}")
         task_id, created = self._queue.enqueue(kind, key, payload)
         if created:
-            self.submit(task_id)
+            self.submit(task_id, kind)
         return created
 
-    def submit(self, task_id: int) -> None:
+    def submit(self, task_id: int, kind: str) -> None:
         with self._lock:
             if task_id in self._in_flight or self._stopping.is_set():
                 return
             self._in_flight.add(task_id)
-        self._pool.submit(self._run, task_id)
+        self._pool_of_kind.get(kind, self._pool).submit(self._run, task_id)
 
     def start(self) -> None:
         """Start the sweep that picks up tasks left by a restart or due for a retry."""
@@ -75,7 +97,8 @@ class TaskRunner:
 
     def stop(self, wait: bool = True) -> None:
         self._stopping.set()
-        self._pool.shutdown(wait=wait, cancel_futures=True)
+        for executor in (self._pool, *self._pools.values()):
+            executor.shutdown(wait=wait, cancel_futures=True)
 
     def _sweep(self) -> None:
         """Renew the leases of running tasks, and start tasks that are due."""
@@ -88,8 +111,8 @@ class TaskRunner:
                         running = list(self._in_flight)
                     self._queue.renew(running)
                     last_renewal = time.monotonic()
-                for task_id in self._queue.due():
-                    self.submit(task_id)
+                for task_id, kind in self._queue.due():
+                    self.submit(task_id, kind)
             except Exception:
                 log.exception("task sweep failed; trying again")
 

@@ -103,13 +103,15 @@ class TaskQueue:
                 .execution_options(synchronize_session=False)
             )
 
-    def due(self, limit: int = 50) -> list[int]:
-        """Pending tasks whose time has come and that nobody holds: the sweep's work list."""
+    def due(self, limit: int = 50) -> list[tuple[int, str]]:
+        """Pending tasks (id, kind) whose time has come and that nobody holds: the sweep's work
+        list. The kind comes along so the runner can hand each task to its own thread pool."""
         now = utcnow()
         with self._factory() as session:
-            return list(
-                session.scalars(
-                    select(Task.id)
+            return [
+                (task_id, kind)
+                for task_id, kind in session.execute(
+                    select(Task.id, Task.kind)
                     .where(
                         Task.status == TaskStatus.PENDING.value,
                         Task.run_after <= now,
@@ -118,7 +120,7 @@ class TaskQueue:
                     .order_by(Task.id)
                     .limit(limit)
                 )
-            )
+            ]
 
     def complete(self, task_id: int) -> None:
         self._finish(task_id, TaskStatus.DONE, None)

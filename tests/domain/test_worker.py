@@ -253,3 +253,27 @@ def test_backoff_doubles_up_to_five_minutes() -> None:
     assert backoff(8) == timedelta(seconds=256)
     assert backoff(9) == timedelta(minutes=5)
     assert backoff(20) == timedelta(minutes=5)
+
+
+def test_a_kind_with_its_own_pool_runs_while_the_default_pool_is_busy(make_runner):
+    """Long chat replies must not wait behind (or block) checks and starts, and vice versa."""
+    release = threading.Event()
+    blocked = Recorder(lambda _attempt: release.wait(5))
+    quick = Recorder()
+    runner = make_runner({"slow": blocked})
+    runner.register({"chat": quick}, pool="chat", workers=3)
+    try:
+        for n in range(2):  # both default workers are now stuck
+            runner.enqueue("slow", f"slow:{n}", {"n": n})
+        blocked.wait_for_calls(2)
+        for n in range(3):
+            runner.enqueue("chat", f"chat:{n}", {"n": n})
+        quick.wait_for_calls(3, timeout=2)
+    finally:
+        release.set()
+
+
+def test_a_named_pool_needs_workers(make_runner):
+    runner = make_runner({})
+    with pytest.raises(ValueError, match="at least one worker"):
+        runner.register({"chat": Recorder()}, pool="chat")

@@ -15,7 +15,7 @@ def test_the_same_key_enqueued_twice_is_one_task(session_factory):
     again, created_again = queue.enqueue("intake", "file:T1:F1", {"file": "F1"})
     assert created and not created_again
     assert first == again
-    assert queue.due() == [first]
+    assert queue.due() == [(first, "intake")]
 
 
 def test_only_one_of_many_concurrent_claims_wins(session_factory):
@@ -45,7 +45,7 @@ def test_an_expired_lease_makes_the_task_due_again(session_factory):
     queue = TaskQueue(session_factory, lease=timedelta(seconds=-1))
     task_id, _ = queue.enqueue("start", "start:2", {})
     assert queue.claim(task_id) is not None
-    assert queue.due() == [task_id]
+    assert queue.due() == [(task_id, "start")]
     reclaimed = queue.claim(task_id)
     assert reclaimed is not None and reclaimed.attempts == 2
 
