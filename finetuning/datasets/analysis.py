@@ -3,7 +3,8 @@
 A part is a block of whole JSONL lines (or records already read from CSV/XLSX/JSON). It runs in a
 worker process for big files, so its input and output are small picklable values, and everything
 that needs the whole file (duplicates, mixed formats, common suffixes) is left as compact
-per-part summaries for `summary.py` to merge in file order.
+per-part summaries for `summary.py` to merge in file order (the legacy format's endings and
+distinct completions in a `StyleTally`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from finetuning.datasets.completion_style import StyleTally
 from finetuning.datasets.counting import TokenCounter
 from finetuning.datasets.examples import (
     chat_example,
@@ -87,21 +89,9 @@ class PartResult:
     tokens_max_line: int = 0
     tokens_min: int | None = None
     digests: list[tuple[int, int]] = field(default_factory=list)
-    prompt_suffix: str | None = None
-    completion_suffix: str | None = None
+    legacy: StyleTally = field(default_factory=StyleTally)
     blank_pending: LineSample = field(default_factory=LineSample)
     normalized: list[bytes] | None = None
-
-
-def common_suffix(known: str | None, text: str) -> str:
-    """The longest suffix `known` and `text` share (`known` None means nothing seen yet)."""
-    if known is None:
-        return text
-    length = 0
-    limit = min(len(known), len(text))
-    while length < limit and known[-1 - length] == text[-1 - length]:
-        length += 1
-    return known[len(known) - length :] if length else ""
 
 
 def _digest(example: object, raw: bytes | None) -> int:
@@ -183,8 +173,7 @@ class Analyzer:
         else:
             tokens, texts = prompt_completion_example(value, self.counter, report)
             if texts is not None:
-                result.prompt_suffix = common_suffix(result.prompt_suffix, texts.prompt)
-                result.completion_suffix = common_suffix(result.completion_suffix, texts.completion)
+                result.legacy.add(texts.prompt, texts.completion)
         self._count(result, line, tokens)
         result.digests.append((_digest(value, raw), line))
         if result.normalized is not None:

@@ -193,6 +193,7 @@ def validate_file(
         estimate=estimate(model, summary.counted, summary.tokens_billed, settings.epochs),
         prices_read_on=catalog.read_on,
         seconds=time.perf_counter() - started,
+        completion_style=summary.completion_style,
     )
 
 

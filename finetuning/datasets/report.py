@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from finetuning.datasets.completion_style import CompletionStyle
 from finetuning.datasets.estimate import Estimate
 from finetuning.datasets.findings import KINDS, Finding, Severity
 from finetuning.datasets.formats import DatasetFormat
@@ -61,6 +62,8 @@ class ValidationReport:
     estimate: Estimate
     prices_read_on: str
     seconds: float
+    completion_style: CompletionStyle | None = None
+    """How to query a model tuned on a prompt-completion file; None for other formats."""
 
     @property
     def errors(self) -> list[Finding]:
@@ -90,6 +93,9 @@ class ValidationReport:
             "notes": [f.to_dict() for f in self.notes],
             "tokens": self.tokens.to_dict(),
             "estimate": self.estimate.to_dict() | {"prices_read_on": self.prices_read_on},
+            "prompt_completion": (
+                self.completion_style.to_dict() if self.completion_style is not None else None
+            ),
             "file": {
                 "name": self.file_name,
                 "bytes": self.file_bytes,
@@ -103,7 +109,8 @@ class ValidationReport:
     def from_dict(cls, raw: dict[str, Any]) -> ValidationReport:
         """Rebuild a stored report (the `to_dict` form), e.g. to show it again for the same bytes.
 
-        Findings whose code this version no longer knows are dropped rather than guessed at.
+        Findings whose code this version no longer knows are dropped rather than guessed at; a
+        report stored before `prompt_completion` existed has no style (None).
         """
         findings = [
             Finding(KINDS[item["code"]], list(item["lines"]), list(item["details"]), item["count"])
@@ -113,6 +120,7 @@ class ValidationReport:
         ]
         estimate = raw["estimate"]
         file = raw["file"]
+        style = raw.get("prompt_completion")
         return cls(
             file_name=file["name"],
             file_bytes=file["bytes"],
@@ -134,4 +142,5 @@ class ValidationReport:
             ),
             prices_read_on=estimate["prices_read_on"],
             seconds=raw.get("seconds", 0.0),
+            completion_style=CompletionStyle.from_dict(style) if style is not None else None,
         )

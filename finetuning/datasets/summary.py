@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from finetuning.datasets.analysis import LineSample, PartResult, common_suffix
+from finetuning.datasets.analysis import LineSample, PartResult
+from finetuning.datasets.completion_style import CompletionStyle, StyleTally
 from finetuning.datasets.findings import FindingCollector
 from finetuning.datasets.formats import DatasetFormat
 from finetuning.datasets.models import ModelSpec
@@ -20,7 +21,7 @@ class DatasetSummary:
     """The whole file's figures, built part by part in bounded memory.
 
     Memory grows only with the number of distinct examples (one 64-bit fingerprint each, for
-    duplicates), never with their size.
+    duplicates), never with their size; distinct completions are kept only while they are few.
     """
 
     bytes_read: int = 0
@@ -33,8 +34,7 @@ class DatasetSummary:
     tokens_max: int = 0
     tokens_max_line: int = 0
     tokens_min: int | None = None
-    prompt_suffix: str | None = None
-    completion_suffix: str | None = None
+    legacy: StyleTally = field(default_factory=StyleTally)
     _seen: dict[int, int] = field(default_factory=dict)
     _blank_pending: LineSample = field(default_factory=LineSample)
 
@@ -59,10 +59,7 @@ class DatasetSummary:
             self.tokens_min is None or part.tokens_min < self.tokens_min
         ):
             self.tokens_min = part.tokens_min
-        if part.prompt_suffix is not None:
-            self.prompt_suffix = common_suffix(self.prompt_suffix, part.prompt_suffix)
-        if part.completion_suffix is not None:
-            self.completion_suffix = common_suffix(self.completion_suffix, part.completion_suffix)
+        self.legacy.merge(part.legacy)
         seen = self._seen
         for digest, line in part.digests:
             first = seen.setdefault(digest, line)
@@ -75,6 +72,13 @@ class DatasetSummary:
         if not self.formats:
             return None
         return max(self.formats.items(), key=lambda item: item[1].count)[0]
+
+    @property
+    def completion_style(self) -> CompletionStyle | None:
+        """How to query a model tuned on this file, when it is a prompt-completion file."""
+        if self.format is not DatasetFormat.PROMPT_COMPLETION:
+            return None
+        return self.legacy.style()
 
     def finish(self, model: ModelSpec) -> None:
         """The checks that can only be made once the whole file is read."""
@@ -99,8 +103,9 @@ class DatasetSummary:
                 "model_format_mismatch",
                 f"{model.id} trains on {supported}; this file is {dominant.value}",
             )
-        if dominant is DatasetFormat.PROMPT_COMPLETION:
-            if not self.prompt_suffix:
+        style = self.completion_style
+        if style is not None:
+            if not style.separator:
                 self.findings.add_file_level("missing_prompt_separator")
-            if not self.completion_suffix:
+            if not style.stop:
                 self.findings.add_file_level("missing_stop_sequence")
