@@ -39,3 +39,17 @@ MAX_OPTION_TEXT = 75
 
 MAX_OPTION_VALUE = 150
 """Characters of an option's value."""
+
+MAX_MESSAGE_TEXT = 3_900
+"""Characters of mrkdwn in one message of a reply posted and then edited with chat.update. Slack's
+docs speak of truncating at 40,000, but `text` past about 4,000 characters is refused in practice
+(`msg_too_long`), so a long answer continues in another message."""
+
+STREAM_CALL_MARKDOWN = 12_000
+"""Characters of `markdown_text` in one chat.startStream / appendStream / stopStream call."""
+
+STREAM_MESSAGE_MARKDOWN = 11_000
+"""Characters of markdown one natively streamed message holds in all. Undocumented: Slack answers
+`msg_too_long` once a stream's text passes about 12,000 characters in total, so a long answer
+continues in a new message, with room left for the line that closes an open code fence. Kept
+below STREAM_CALL_MARKDOWN so a message's text always goes in one call."""

@@ -14,8 +14,7 @@ from datetime import timedelta
 from slack_sdk.errors import SlackApiError
 
 from finetuning.tasks import RetryLaterError
-
-_TRANSIENT = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable"})
+from handlers.slack.slack_errors import error_code, is_transient
 
 
 @contextmanager
@@ -24,10 +23,9 @@ def slack_transient_as_retry() -> Iterator[None]:
     try:
         yield
     except SlackApiError as exc:
-        error = exc.response.get("error") if exc.response is not None else None
-        status = exc.response.status_code if exc.response is not None else 0
-        if error in _TRANSIENT or status == 429 or status >= 500:
+        if is_transient(exc):
             retry_after = exc.response.headers.get("Retry-After") if exc.response else None
             delay = timedelta(seconds=int(retry_after)) if retry_after else None
-            raise RetryLaterError(f"Slack answered {error or status}", delay) from exc
+            status = exc.response.status_code if exc.response is not None else 0
+            raise RetryLaterError(f"Slack answered {error_code(exc) or status}", delay) from exc
         raise

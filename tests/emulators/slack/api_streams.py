@@ -1,13 +1,18 @@
 """chat.startStream / appendStream / stopStream: native streaming of a reply into a thread.
 
 The three calls are the ones `slack_sdk.WebClient.chat_stream` makes; text arrives as
-`markdown_text` and/or `chunks` of type `markdown_text`. A workspace can be switched to refuse
+`markdown_text` and/or `chunks` of type `markdown_text`, at most 12,000 characters a call and, as
+on real Slack, about as much in all for one message. A workspace can be switched to refuse
 them all (`Workspace.streaming_error`) so the app's fallback to `chat.update` can be tested.
 """
 
 from __future__ import annotations
 
-from tests.emulators.slack.blocks import MAX_STREAM_MARKDOWN_CHARS, check_blocks
+from tests.emulators.slack.blocks import (
+    MAX_STREAM_MARKDOWN_CHARS,
+    MAX_STREAM_MESSAGE_CHARS,
+    check_blocks,
+)
 from tests.emulators.slack.errors import ApiError
 from tests.emulators.slack.records import JsonDict, Message
 from tests.emulators.slack.request import ApiRequest, Method
@@ -29,10 +34,13 @@ def _absorb(req: ApiRequest, message: Message) -> None:
         if not isinstance(chunks, list) or not all(isinstance(c, dict) for c in chunks):
             raise ApiError("invalid_chunks")
         pieces.extend(chunks)
-    for piece in pieces:
-        too_long = len(str(piece.get("text", ""))) > MAX_STREAM_MARKDOWN_CHARS
-        if piece.get("type") == "markdown_text" and too_long:
-            raise ApiError("msg_too_long")
+    markdown = [
+        str(piece.get("text", "")) for piece in pieces if piece.get("type") == "markdown_text"
+    ]
+    if any(len(text) > MAX_STREAM_MARKDOWN_CHARS for text in markdown):
+        raise ApiError("msg_too_long")
+    if len(message.text) + sum(len(text) for text in markdown) > MAX_STREAM_MESSAGE_CHARS:
+        raise ApiError("msg_too_long")
     for piece in pieces:
         if piece.get("type") == "markdown_text":
             message.text += str(piece.get("text", ""))

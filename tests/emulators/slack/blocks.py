@@ -19,6 +19,9 @@ MAX_SECTION_FIELD_CHARS = 2_000
 MAX_SECTION_FIELDS = 10
 MAX_HEADER_CHARS = 150
 MAX_STREAM_MARKDOWN_CHARS = 12_000
+MAX_STREAM_MESSAGE_CHARS = 12_000
+"""All the markdown one streamed message holds. Undocumented, but real Slack refuses any append
+past about 12,000 characters in total with `msg_too_long`."""
 
 
 def check_text(text: str | None) -> None:
