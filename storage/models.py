@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Float,
     ForeignKey,
     Integer,
@@ -208,6 +209,58 @@ class ChannelBinding(Base):
     temperature: Mapped[float | None] = mapped_column(Float)
     max_tokens: Mapped[int | None] = mapped_column(Integer)
     created_by: Mapped[str | None] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
+
+
+class Conversation(Base):
+    """A thread in which people talk with a model: which model, and how it answers there.
+
+    The settings are copied from the binding when the thread starts, so rebinding the channel
+    later does not change a conversation already under way.
+    """
+
+    __tablename__ = "conversations"
+    # The unique constraint is also the index behind "is this thread a conversation?", asked for
+    # every thread message before the chat platform is acknowledged.
+    __table_args__ = (UniqueConstraint("workspace_id", "channel_id", "thread_ts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(String)
+    channel_id: Mapped[str] = mapped_column(String)
+    thread_ts: Mapped[str] = mapped_column(String)
+    model: Mapped[str] = mapped_column(String)
+    system_prompt: Mapped[str | None] = mapped_column(Text)
+    temperature: Mapped[float | None] = mapped_column(Float)
+    max_tokens: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[str | None] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
+
+
+class ConversationTurn(Base):
+    """One message of a conversation: what a person wrote, or what the model answered.
+
+    Unique per message: a chat platform redelivers events, and a redelivered message must not
+    appear twice in the history the model is shown.
+    """
+
+    __tablename__ = "conversation_turns"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "role", "message_ts"),
+        CheckConstraint("role IN ('user', 'assistant')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String)
+    content: Mapped[str] = mapped_column(Text)
+    # The chat message this turn is.
+    message_ts: Mapped[str] = mapped_column(String)
+    # For a reply: the person's message it answers.
+    reply_to_ts: Mapped[str | None] = mapped_column(String)
+    author: Mapped[str | None] = mapped_column(String)
+    model: Mapped[str | None] = mapped_column(String)
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
 
 

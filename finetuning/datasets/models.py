@@ -1,4 +1,4 @@
-"""The base models that can be fine-tuned, their tokenizer, per-example limit and training price.
+"""The base models that can be fine-tuned: tokenizer, limits, training price, and how they answer.
 
 Prices change; they live in `data/models.json` with the date they were read, so an update is a
 data change, and a team can override any price from settings without waiting for a release.
@@ -11,6 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
+from typing import Literal, cast, get_args
+
+Endpoint = Literal["chat", "completions"]
+"""Which API answers a model (and its fine-tunes): chat completions, or the legacy completions."""
 
 
 class UnknownModelError(ValueError):
@@ -33,6 +37,9 @@ class ModelSpec:
     training_usd_per_million: float
     methods: tuple[str, ...]
     formats: tuple[str, ...]
+    # Prompt plus reply tokens a request may use, when talking to the model (or a fine-tune).
+    context_window: int
+    endpoint: Endpoint
 
 
 @dataclass(frozen=True)
@@ -86,7 +93,15 @@ def default_catalog() -> ModelCatalog:
             training_usd_per_million=float(m["training_usd_per_million"]),
             methods=tuple(m["methods"]),
             formats=tuple(m["formats"]),
+            context_window=int(m["context_window"]),
+            endpoint=_endpoint(m["endpoint"]),
         )
         for m in raw["models"]
     )
     return ModelCatalog(models=models, read_on=raw["read_on"], source=raw["source"])
+
+
+def _endpoint(value: str) -> Endpoint:
+    if value not in get_args(Endpoint):
+        raise ValueError(f"unknown endpoint {value!r} in models.json; one of {get_args(Endpoint)}")
+    return cast(Endpoint, value)

@@ -1,5 +1,6 @@
 """The one place tunebot talks to OpenAI: a client, a provider, snapshots, and one error type."""
 
+from .chat import ChatMessage, ChatProvider, ReplyStream, StreamResult, Usage
 from .client import ProviderSettings, make_client
 from .errors import ProviderError, from_openai, hint_for
 from .openai_provider import MethodType, OpenAIProvider
@@ -14,6 +15,8 @@ from .snapshots import (
 
 __all__ = [
     "TERMINAL_STATUSES",
+    "ChatMessage",
+    "ChatProvider",
     "CheckpointSnapshot",
     "JobEventSnapshot",
     "JobSnapshot",
@@ -22,6 +25,9 @@ __all__ = [
     "OpenAIProvider",
     "ProviderError",
     "ProviderSettings",
+    "ReplyStream",
+    "StreamResult",
+    "Usage",
     "decode_result_file",
     "from_openai",
     "hint_for",

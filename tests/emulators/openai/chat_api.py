@@ -22,7 +22,7 @@ from .sampling import (
     reply_for,
     split_tokens,
 )
-from .state import EmulatorState
+from .state import CompletionRecord, EmulatorState
 
 FINGERPRINT = "fp_emulator"
 LEGACY_DEFAULT_MAX_TOKENS = 16
@@ -75,9 +75,11 @@ def chat_completions(state: EmulatorState, request: Request) -> Response:
         "messages",
         "chatcmpl-",
     )
+    record = _record(state, answer, "chat", body)
     if body.get("stream"):
-        return StreamResponse(_chat_stream(state, answer, _include_usage(body)))
+        return StreamResponse(_chat_stream(state, answer, _include_usage(body), record))
     _pace(state, len(answer.tokens))
+    _sent_all(record)
     usage = answer.usage()
     usage["prompt_tokens_details"] = {"cached_tokens": 0, "audio_tokens": 0}
     usage["completion_tokens_details"] = {"reasoning_tokens": 0, "audio_tokens": 0}
@@ -121,9 +123,11 @@ def completions(state: EmulatorState, request: Request) -> Response:
         raise bad_request("Invalid 'logprobs': must be between 0 and 5.", "logprobs")
     reply = reply_for(state.config, [{"role": "user", "content": prompt}])
     answer = _answer(state, model, len(split_tokens(prompt)), reply, limit, top, "prompt", "cmpl-")
+    record = _record(state, answer, "completions", body)
     if body.get("stream"):
-        return StreamResponse(_completion_stream(state, answer, _include_usage(body)))
+        return StreamResponse(_completion_stream(state, answer, _include_usage(body), record))
     _pace(state, len(answer.tokens))
+    _sent_all(record)
     choice = {
         "text": "".join(answer.tokens),
         "index": 0,
@@ -235,6 +239,27 @@ def _answer(
     return Answer(answer_id, served, state.now(), tokens, finish, prompt, top)
 
 
+def _record(
+    state: EmulatorState, answer: Answer, endpoint: str, body: dict[str, Any]
+) -> CompletionRecord:
+    record = CompletionRecord(answer.id, endpoint, answer.model, body, time.time())
+    with state.lock:
+        state.completions.append(record)
+    return record
+
+
+def _sent_all(record: CompletionRecord) -> None:
+    """A non-streamed answer leaves in one piece: its first and last tokens go together."""
+    record.first_token_at = record.last_token_at = time.time()
+
+
+def _sent(record: CompletionRecord) -> None:
+    now = time.time()
+    if record.first_token_at is None:
+        record.first_token_at = now
+    record.last_token_at = now
+
+
 def _include_usage(body: dict[str, Any]) -> bool:
     options = body.get("stream_options")
     return isinstance(options, dict) and bool(options.get("include_usage"))
@@ -262,7 +287,9 @@ def _event(payload: dict[str, Any]) -> bytes:
     return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
 
 
-def _chat_stream(state: EmulatorState, answer: Answer, include_usage: bool) -> Iterator[bytes]:
+def _chat_stream(
+    state: EmulatorState, answer: Answer, include_usage: bool, record: CompletionRecord
+) -> Iterator[bytes]:
     def chunk(choices: list[dict[str, Any]], usage: dict[str, Any] | None = None) -> bytes:
         payload: dict[str, Any] = {
             "id": answer.id,
@@ -285,6 +312,7 @@ def _chat_stream(state: EmulatorState, answer: Answer, include_usage: bool) -> I
         top = answer.top_logprobs
         logprobs = chat_logprobs([token], top) if top is not None else None
         yield chunk([choice({"content": token}, lp=logprobs)])
+        _sent(record)
     if state.stopping.is_set():
         return  # shutting down: the server drops the connection mid-stream
     yield chunk([choice({}, answer.finish_reason)])
@@ -294,7 +322,7 @@ def _chat_stream(state: EmulatorState, answer: Answer, include_usage: bool) -> I
 
 
 def _completion_stream(
-    state: EmulatorState, answer: Answer, include_usage: bool
+    state: EmulatorState, answer: Answer, include_usage: bool, record: CompletionRecord
 ) -> Iterator[bytes]:
     def chunk(choices: list[dict[str, Any]], usage: dict[str, Any] | None = None) -> bytes:
         payload: dict[str, Any] = {
@@ -315,6 +343,7 @@ def _completion_stream(
         logprobs = completion_logprobs([token], top, offset) if top is not None else None
         offset += len(token)
         yield chunk([{"text": token, "index": 0, "logprobs": logprobs, "finish_reason": None}])
+        _sent(record)
     if state.stopping.is_set():
         return
     yield chunk([{"text": "", "index": 0, "logprobs": None, "finish_reason": answer.finish_reason}])

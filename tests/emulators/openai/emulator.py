@@ -13,7 +13,13 @@ from .faults import RecordedRequest
 from .script import JobScript, Outcome
 from .server import EmulatorHTTPServer
 from .signing import new_secret, signed_headers
-from .state import DEFAULT_MAX_FILE_BYTES, ChatReply, EmulatorConfig, ScriptChoice
+from .state import (
+    DEFAULT_MAX_FILE_BYTES,
+    ChatReply,
+    CompletionRecord,
+    EmulatorConfig,
+    ScriptChoice,
+)
 from .webhooks import WebhookDelivery
 
 T = TypeVar("T")
@@ -175,6 +181,12 @@ class OpenAIEmulator:
         counts every call to it, ``/v1/fine_tuning/jobs\\?.*after=.*`` only later list pages.
         """
         return self.app.log.count(method, path_regex, since)
+
+    @property
+    def completions(self) -> list[CompletionRecord]:
+        """Every chat/legacy completion answered so far: request body and token times."""
+        with self.app.state.lock:
+            return list(self.app.state.completions)
 
     def reset_log(self) -> None:
         self.app.log.reset()

@@ -183,6 +183,20 @@ class ModelRecord:
         }
 
 
+@dataclass
+class CompletionRecord:
+    """One answered chat or legacy completion request: what was asked, and when its first and
+    last tokens left the emulator (wall-clock `time.time()`, None until sent)."""
+
+    id: str
+    endpoint: str  # "chat" or "completions"
+    model: str
+    body: dict[str, Any]
+    received_at: float
+    first_token_at: float | None = None
+    last_token_at: float | None = None
+
+
 class EmulatorState:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
@@ -193,6 +207,7 @@ class EmulatorState:
         self.uploads: dict[str, UploadRecord] = {}
         self.jobs: dict[str, JobRecord] = {}
         self.models: dict[str, ModelRecord] = {}
+        self.completions: list[CompletionRecord] = []
         self.timers: list[tuple[float, str]] = []  # a heap of (deadline, job id); stale allowed
         self.job_listeners: list[Callable[[JobRecord], None]] = []
         self.announce_endings = True
