@@ -18,8 +18,7 @@ import httpx
 import openai
 from openai.types.chat import ChatCompletionMessageParam
 
-from .errors import ProviderError
-from .openai_provider import _translated
+from .errors import ProviderError, translated
 
 Role = Literal["system", "user", "assistant"]
 
@@ -103,7 +102,7 @@ class ReplyStream(Iterator[str]):
         usage: Usage | None = None
         model: str | None = None
         try:
-            with _translated():
+            with translated():
                 for chunk in self._stream:
                     model = getattr(chunk, "model", None) or model
                     usage = _usage(getattr(chunk, "usage", None)) or usage
@@ -140,7 +139,7 @@ class ChatProvider:
     ) -> ReplyStream:
         """Start a chat reply. A refused request (unknown model, no quota, too long) raises
         ProviderError here, before any delta; later failures raise from the iteration."""
-        with _translated():
+        with translated():
             stream = self._client.chat.completions.create(
                 model=model,
                 messages=[_message_param(m) for m in messages],
@@ -164,7 +163,7 @@ class ChatProvider:
 
         Pass `max_tokens`: the legacy endpoint's own default is 16 tokens.
         """
-        with _translated():
+        with translated():
             stream = self._client.completions.create(
                 model=model,
                 prompt=prompt,
@@ -184,7 +183,7 @@ class ChatProvider:
         Returns (token, probability) pairs, likeliest first; the chosen token is always among
         them. Temperature 0: a classifier should give the same answer for the same text.
         """
-        with _translated():
+        with translated():
             completion = self._client.completions.create(
                 model=model,
                 prompt=prompt,
@@ -208,7 +207,7 @@ class ChatProvider:
     def model_exists(self, model_id: str) -> bool:
         """Whether the account can use this model; False when the API does not know it (a
         deleted fine-tune, a typo, another organization's model)."""
-        with _translated():
+        with translated():
             try:
                 self._client.models.retrieve(model_id)
             except openai.NotFoundError:

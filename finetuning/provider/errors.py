@@ -8,7 +8,8 @@ imports `openai` to make sense of a failure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import openai
@@ -157,3 +158,12 @@ def _text(value: object) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Turn whatever the SDK finally raised (after its retries) into a ProviderError."""
+    try:
+        yield
+    except openai.APIError as exc:
+        raise from_openai(exc) from exc

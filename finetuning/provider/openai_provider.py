@@ -9,7 +9,6 @@ its final outcome.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
@@ -21,21 +20,12 @@ from openai.types.fine_tuning.supervised_method_param import SupervisedMethodPar
 
 from .client import ProviderSettings
 from .convert import checkpoint_snapshot, event_snapshot, job_snapshot, model_snapshot
-from .errors import from_openai
+from .errors import translated
 from .results import decode_result_file
 from .snapshots import CheckpointSnapshot, JobEventSnapshot, JobSnapshot, ModelSnapshot
 from .uploads import upload_training_file
 
 MethodType = Literal["supervised", "dpo"]
-
-
-@contextmanager
-def _translated() -> Iterator[None]:
-    """Turn whatever the SDK finally raised (after its retries) into a ProviderError."""
-    try:
-        yield
-    except openai.APIError as exc:
-        raise from_openai(exc) from exc
 
 
 class OpenAIProvider:
@@ -49,7 +39,7 @@ class OpenAIProvider:
 
     def upload_training_file(self, path: Path, *, filename: str | None = None) -> str:
         """Upload a JSONL dataset and return its file id (Uploads API above the single limit)."""
-        with _translated():
+        with translated():
             return upload_training_file(
                 self._client,
                 path,
@@ -60,7 +50,7 @@ class OpenAIProvider:
 
     def result_file_content(self, file_id: str) -> bytes:
         """A job's results CSV, decoded from base64 when the service sent it that way."""
-        with _translated():
+        with translated():
             raw = self._client.files.content(file_id).content
         return decode_result_file(raw)
 
@@ -78,7 +68,7 @@ class OpenAIProvider:
         method: MethodType = "supervised",
         metadata: dict[str, str] | None = None,
     ) -> JobSnapshot:
-        with _translated():
+        with translated():
             job = self._client.fine_tuning.jobs.create(
                 model=model,
                 training_file=training_file,
@@ -91,7 +81,7 @@ class OpenAIProvider:
         return job_snapshot(job)
 
     def retrieve_job(self, job_id: str) -> JobSnapshot:
-        with _translated():
+        with translated():
             return job_snapshot(self._client.fine_tuning.jobs.retrieve(job_id))
 
     def list_jobs(
@@ -99,7 +89,7 @@ class OpenAIProvider:
     ) -> tuple[list[JobSnapshot], bool]:
         """One page of jobs, newest first, and whether more follow (pass the last id as `after`)."""
         jobs = self._client.fine_tuning.jobs
-        with _translated():
+        with translated():
             page = jobs.list(limit=limit) if after is None else jobs.list(after=after, limit=limit)
         return [job_snapshot(job) for job in page.data], bool(page.has_more)
 
@@ -114,7 +104,7 @@ class OpenAIProvider:
             after = jobs[-1].id
 
     def cancel_job(self, job_id: str) -> JobSnapshot:
-        with _translated():
+        with translated():
             return job_snapshot(self._client.fine_tuning.jobs.cancel(job_id))
 
     def pause_job(self, job_id: str) -> JobSnapshot:
@@ -128,7 +118,7 @@ class OpenAIProvider:
     ) -> list[JobEventSnapshot]:
         """One page of a job's events, newest first as the API orders them."""
         jobs = self._client.fine_tuning.jobs
-        with _translated():
+        with translated():
             if after is None:
                 page = jobs.list_events(job_id, limit=limit)
             else:
@@ -137,7 +127,7 @@ class OpenAIProvider:
 
     def list_checkpoints(self, job_id: str) -> list[CheckpointSnapshot]:
         """All checkpoints the service kept for a job (it keeps the last few), newest first."""
-        with _translated():
+        with translated():
             return [
                 checkpoint_snapshot(checkpoint)
                 for checkpoint in self._client.fine_tuning.jobs.checkpoints.list(job_id)
@@ -146,7 +136,7 @@ class OpenAIProvider:
     # -- models ------------------------------------------------------------------------
 
     def list_fine_tuned_models(self) -> list[ModelSnapshot]:
-        with _translated():
+        with translated():
             return [
                 model_snapshot(model)
                 for model in self._client.models.list()
@@ -154,7 +144,7 @@ class OpenAIProvider:
             ]
 
     def delete_model(self, model_id: str) -> bool:
-        with _translated():
+        with translated():
             return bool(self._client.models.delete(model_id).deleted)
 
     # -- helpers -----------------------------------------------------------------------
@@ -162,7 +152,7 @@ class OpenAIProvider:
     def _job_action(self, job_id: str, action: Literal["pause", "resume"]) -> JobSnapshot:
         """Pause or resume, through the SDK method when this SDK version has it."""
         sdk_method = getattr(self._client.fine_tuning.jobs, action, None)
-        with _translated():
+        with translated():
             if callable(sdk_method):
                 job = sdk_method(job_id)
             else:
