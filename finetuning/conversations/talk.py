@@ -8,8 +8,9 @@ they are, so every front end says the same thing about the same problem.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from finetuning.conversations.errors import (
@@ -19,6 +20,7 @@ from finetuning.conversations.errors import (
 )
 from finetuning.conversations.profile import ModelProfile, ModelProfiles
 from finetuning.conversations.prompt import (
+    ChatPrompt,
     EmptyConversationError,
     Question,
     Said,
@@ -40,6 +42,17 @@ HINT_WAIT = "Wait for the job to succeed: `/finetune status {job}` shows where i
 HINT_SHORTER = "Start a new thread, or send a shorter message."
 HINT_RETRY_SOON = "OpenAI is rate-limiting requests right now: try again in a minute."
 HINT_ASK_AGAIN = "Ask again in a moment; if it keeps failing, OpenAI may be having trouble."
+
+
+_STATED_WINDOW = re.compile(r"maximum context length is (\d+) tokens")
+
+
+def stated_window(error: ProviderError) -> int | None:
+    """The context window an over-long request was refused with, as the API words it."""
+    if error.code != "context_length_exceeded":
+        return None
+    found = _STATED_WINDOW.search(error.message)
+    return int(found.group(1)) if found else None
 
 
 class TalkProblem(StrEnum):
@@ -194,17 +207,32 @@ class Talk:
                 raise
             raise error from exc
 
+    def _start_chat(
+        self, profile: ModelProfile, settings: ReplySettings, prompt: ChatPrompt
+    ) -> ReplyStream:
+        return self._chat.stream_chat(
+            profile.model,
+            prompt.messages,
+            temperature=settings.temperature,
+            max_tokens=settings.max_tokens,
+        )
+
     def _talk(
         self, profile: ModelProfile, settings: ReplySettings, history: Sequence[Said]
     ) -> Generator[str, None, TalkResult]:
         if profile.endpoint == "chat":
             prompt = chat_prompt(profile, settings, history)
-            reply = self._chat.stream_chat(
-                profile.model,
-                prompt.messages,
-                temperature=settings.temperature,
-                max_tokens=settings.max_tokens,
-            )
+            try:
+                reply = self._start_chat(profile, settings, prompt)
+            except ProviderError as refused:
+                # Our table of context windows can be wrong for a model (a deployment behind a
+                # gateway, a newer snapshot): the API says the real one, so trim to that.
+                window = stated_window(refused)
+                if window is None or window >= profile.context_window:
+                    raise
+                profile = replace(profile, base=replace(profile.base, context_window=window))
+                prompt = chat_prompt(profile, settings, history)
+                reply = self._start_chat(profile, settings, prompt)
             return (yield from _relay(profile, reply, prompt.dropped))
         legacy = completion_prompt(profile, settings, history)
         if profile.classifier_labels is not None:

@@ -302,7 +302,32 @@ def test_a_window_smaller_than_we_thought_is_reported_as_too_long(
     error = failure(talk.ask("T1", "gpt-4o-mini", "word " * 40))
 
     assert error.problem is TalkProblem.CONTEXT_TOO_LONG
-    assert "maximum context length is 30 tokens" in error.message
+    assert "30 tokens" in error.message
+    assert emu.count("POST", CHAT_PATH) == 1, "asked once; the stated window then refuses it"
+
+
+def test_a_window_smaller_than_we_thought_trims_to_what_the_api_states(
+    emu: OpenAIEmulator, talk: Talk, store: ConversationStore
+) -> None:
+    """The catalog says 128k; the deployment answers with 400 tokens: the thread still gets an
+    answer, from its newest turns."""
+    emu.context_window = 400
+    emu.chat_reply = "Still here."
+    conversation = store.open("T1", "C1", "1", BASE, ReplySettings("Stay.", max_tokens=50))
+    for n in range(1, 12, 2):
+        store.add_user_turn(conversation.id, str(n), f"question {n} " + "word " * 60)
+        store.add_assistant_turn(conversation.id, str(n), "ok", str(n + 1), BASE)
+    store.add_user_turn(conversation.id, "13", "last question")
+
+    stream = talk.answer(conversation, store.history(conversation.id, "13"))
+
+    assert read(stream) == "Still here."
+    assert emu.count("POST", CHAT_PATH) == 2, "refused once with the real window, then trimmed"
+    [answered] = sent(emu, "chat")
+    assert len(answered["messages"]) < 1 + 13
+    assert answered["messages"][0] == {"role": "system", "content": "Stay."}
+    assert answered["messages"][-1] == {"role": "user", "content": "last question"}
+    assert stream.result.dropped_turns > 0
 
 
 def test_a_one_off_question_resolves_the_model_and_uses_the_settings(
