@@ -13,6 +13,13 @@ from bot.scheduler import FollowScheduler
 from bot.server import WebhookHandler
 from bot.settings import Settings
 from bot.worker import TaskRunner
+from finetuning.conversations import (
+    BindingStore,
+    ConversationStore,
+    ModelProfiles,
+    ModelResolver,
+    Talk,
+)
 from finetuning.datasets.engine import ValidationSettings
 from finetuning.datasets.library import DatasetLibrary
 from finetuning.datasets.models import default_catalog
@@ -20,13 +27,14 @@ from finetuning.follow.follower import Follower
 from finetuning.follow.outbox import Outbox
 from finetuning.jobs import JobService
 from finetuning.overview import HomeViewers
-from finetuning.provider import OpenAIProvider, ProviderSettings, make_client
+from finetuning.provider import ChatProvider, OpenAIProvider, ProviderSettings, make_client
 from finetuning.provider.webhooks import WebhookRejectedError, job_from_webhook
 from handlers.slack.app import build_app, make_web_client
 from handlers.slack.deps import SlackDeps
 from handlers.slack.follow import SlackFollowNotifier
 from handlers.slack.home import HomePublisher
-from handlers.slack.tasks import task_handlers
+from handlers.slack.streaming import NativeStreamingMemo, ReplyStreamer
+from handlers.slack.tasks import chat_handlers, task_handlers
 from storage.db import make_engine, make_session_factory
 from storage.leases import LeaseStore
 from storage.migrate import upgrade
@@ -85,9 +93,12 @@ def build_runtime(settings: Settings) -> Runtime:
     if released:
         log.info("resuming %d task(s) a previous run on this host left unfinished", released)
     runner = TaskRunner(queue, {}, workers=settings.tunebot_task_workers)
+    chat = ChatProvider(openai_client)
+    resolver = ModelResolver(jobs, catalog, chat)
     token = settings.slack_bot_token or ""
+    client = make_web_client(token, settings.slack_api_url)
     deps = SlackDeps(
-        client=make_web_client(token, settings.slack_api_url),
+        client=client,
         bot_token=token,
         library=library,
         jobs=jobs,
@@ -99,8 +110,19 @@ def build_runtime(settings: Settings) -> Runtime:
         max_upload_bytes=settings.tunebot_max_upload_mb << 20,
         data_dir=settings.tunebot_data_dir,
         http=httpx.Client(follow_redirects=False),
+        bindings=BindingStore(factory),
+        conversations=ConversationStore(factory),
+        resolver=resolver,
+        talk=Talk(chat, ModelProfiles(factory, catalog), resolver),
+        streamer=ReplyStreamer(
+            client,
+            NativeStreamingMemo(),
+            update_interval=settings.tunebot_stream_update_seconds,
+        ),
+        stream_update_seconds=settings.tunebot_stream_update_seconds,
     )
     runner.register(task_handlers(deps))
+    runner.register(chat_handlers(deps), pool="chat", workers=settings.tunebot_chat_workers)
     home = HomePublisher(deps.client, library, jobs, HomeViewers(factory))
     app = build_app(deps, settings.slack_signing_secret or "", home)
     notifier = SlackFollowNotifier(

@@ -48,6 +48,15 @@ class Settings(BaseSettings):
         default=4, ge=1, description="Threads running checks, starts and other queued work."
     )
     tunebot_poll_seconds: int = Field(default=30, ge=1, description="How often jobs are followed.")
+    tunebot_chat_workers: int = Field(
+        default=32, ge=1, description="Threads streaming model replies; one per reply in progress."
+    )
+    tunebot_stream_update_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=10,
+        description="Least time between two edits of a reply being streamed into Slack.",
+    )
     tunebot_workers: int = Field(
         default=0, ge=0, description="Processes that tokenize large files; 0 means one per core."
     )

@@ -11,7 +11,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from handlers.slack.deps import SlackDeps
 from handlers.slack.home import HomePublisher
-from handlers.slack.listeners import commands, files, home, interactions
+from handlers.slack.listeners import commands, conversations, files, home, interactions
 
 _IGNORED_SUBTYPES = frozenset({"message_changed", "message_deleted", "bot_message"})
 
@@ -49,7 +49,9 @@ def build_app(
         # the answer still comes in milliseconds, and an acknowledged event is never lost.
         process_before_response=True,
     )
+    # Bolt runs the first listener that matches: file shares before any other message.
     files.register(app, deps)
+    conversations.register(app, deps)
     commands.register(app, deps)
     interactions.register(app, deps)
     home.register(app, home_publisher)

@@ -43,7 +43,23 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "models": Subcommand(),
     "delete": Subcommand(positional=1, required=1),
     "help": Subcommand(positional=1),
+    "use": Subcommand(
+        positional=1,
+        required=1,
+        options=frozenset({"system", "temperature", "max_tokens"}),
+        integers=frozenset({"max_tokens"}),
+    ),
 }
+
+FREE_TEXT = frozenset({"ask", "compare"})
+"""Subcommands whose rest is a question in the user's own words: not split by shell rules (an
+apostrophe in "what's" would be an unclosed quote) and never read as options."""
+
+PRIVATE_FLAG = "--private"
+_PRIVATE_WORD = re.compile(r"(?<!\S)--private(?!\S)")
+
+_SMART_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
+"""Slack's clients may turn typed quotes into typographic ones; shlex only knows plain ones."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,9 @@ class ParsedCommand:
     name: str
     arguments: list[str] = field(default_factory=list)
     options: dict[str, str] = field(default_factory=dict)
+    text: str = ""
+    """For free-text subcommands: everything after the name, as typed (minus `--private`)."""
+    private: bool = False
 
     def integer(self, name: str) -> int | None:
         value = self.options.get(name)
@@ -59,8 +78,11 @@ class ParsedCommand:
 
 def parse_command(text: str) -> ParsedCommand:
     """Parse `start ds-3 model=gpt-4o-mini epochs=3`; an empty text means `help`."""
+    head, _, rest = text.strip().partition(" ")
+    if head.lower() in FREE_TEXT:
+        return _free_text(head.lower(), rest)
     try:
-        words = shlex.split(text.strip())
+        words = shlex.split(text.strip().translate(_SMART_QUOTES))
     except ValueError as exc:
         raise CommandError(f"could not read the command: {exc}") from exc
     if not words:
@@ -89,3 +111,18 @@ def parse_command(text: str) -> ParsedCommand:
     if len(arguments) < spec.required:
         raise CommandError(f"`{name}` needs {'an id' if spec.required == 1 else 'arguments'}")
     return ParsedCommand(name, arguments, options)
+
+
+def _free_text(name: str, rest: str) -> ParsedCommand:
+    """`ask [MODEL] question` and `compare A B question`: which words are models is for the
+    caller to decide (it knows the catalog); here only the flag is taken out."""
+    words = rest.split()
+    private = PRIVATE_FLAG in words
+    if private:
+        words = [word for word in words if word != PRIVATE_FLAG]
+        rest = _PRIVATE_WORD.sub(" ", rest)
+    needed = 3 if name == "compare" else 1
+    if len(words) < needed:
+        usage = "compare MODEL_A MODEL_B question" if name == "compare" else "ask [MODEL] question"
+        raise CommandError(f"usage: `{usage}`")
+    return ParsedCommand(name, words, text=rest.strip(), private=private)

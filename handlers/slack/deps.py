@@ -10,10 +10,12 @@ from typing import Any
 import httpx
 from slack_sdk import WebClient
 
+from finetuning.conversations import BindingStore, ConversationStore, ModelResolver, Talk
 from finetuning.datasets.library import DatasetLibrary
 from finetuning.datasets.models import ModelCatalog
 from finetuning.jobs import JobService
 from finetuning.provider import OpenAIProvider
+from handlers.slack.streaming import ReplyStreamer
 
 Enqueue = Callable[[str, str, dict[str, Any]], bool]
 """Write a durable task (kind, idempotency key, payload); False when the key was taken."""
@@ -35,4 +37,10 @@ class SlackDeps:
     max_upload_bytes: int
     data_dir: Path
     http: httpx.Client
+    bindings: BindingStore
+    conversations: ConversationStore
+    resolver: ModelResolver
+    talk: Talk
+    streamer: ReplyStreamer
+    stream_update_seconds: float = 1.0
     command: str = "/finetune"

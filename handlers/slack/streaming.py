@@ -28,12 +28,14 @@ from slack_sdk.web import SlackResponse
 
 from handlers.slack.blocks.layout import context, to_dicts
 from handlers.slack.blocks.limits import (
+    EDITS_PER_MINUTE,
     MAX_MESSAGE_TEXT,
     MAX_SECTION_TEXT,
     STREAM_CALL_MARKDOWN,
     STREAM_MESSAGE_MARKDOWN,
 )
 from handlers.slack.blocks.text import truncate
+from handlers.slack.call_budget import CallBudget
 from handlers.slack.mrkdwn import fits, split_at, split_for_slack, split_once, to_mrkdwn
 from handlers.slack.slack_errors import error_code, is_transient
 
@@ -108,9 +110,11 @@ class ReplyStreamer:
         update_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        budget: CallBudget | None = None,
     ) -> None:
         if update_interval <= 0:
             raise ValueError("update_interval must be positive")
+        self.budget = budget or CallBudget(EDITS_PER_MINUTE, clock=clock)
         self.client = client
         self.quick_client = _without_rate_limit_retries(client)
         self.memo = memo
@@ -125,6 +129,11 @@ class ReplyStreamer:
 
 class _SlackBusyError(Exception):
     """Slack is busy: skip this best-effort call and try again at a later update."""
+
+
+class _OverBudgetError(_SlackBusyError):
+    """The workspace's allowance for this call is spent: try again at the next update, at the
+    same pace (other replies are using the allowance, Slack did not complain)."""
 
 
 class _StreamBrokenError(Exception):
@@ -226,6 +235,8 @@ class ReplyStream:
                 self._native_sync(final=final, footer=footer)
             else:
                 self._fallback_sync(final=final, footer=footer)
+        except _OverBudgetError:
+            pass  # `_due` already points one interval ahead
         except _SlackBusyError:
             self._slow_down()
 
@@ -276,6 +287,7 @@ class ReplyStream:
                 return
             try:
                 response = self._call(
+                    "chat.startStream",
                     lambda c: c.chat_startStream(
                         channel=t.channel,
                         thread_ts=t.thread_ts,
@@ -296,6 +308,7 @@ class ReplyStream:
             ts = self._ts
             try:
                 self._call(
+                    "chat.appendStream",
                     lambda c: c.chat_appendStream(channel=t.channel, ts=ts, markdown_text=new),
                     must_land=must_land,
                 )
@@ -312,6 +325,7 @@ class ReplyStream:
         blocks = to_dicts([context(footer)]) if footer is not None else None
         try:
             self._call(
+                "chat.stopStream",
                 lambda c: c.chat_stopStream(
                     channel=channel, ts=ts, markdown_text=text or None, blocks=blocks
                 ),
@@ -329,7 +343,11 @@ class ReplyStream:
             ts, channel = self._ts, self._target.channel
             # It may be stopped already; nothing more can be done with it either way.
             with contextlib.suppress(SlackApiError, _SlackBusyError):
-                self._call(lambda c: c.chat_stopStream(channel=channel, ts=ts), must_land=False)
+                self._call(
+                    "chat.stopStream",
+                    lambda c: c.chat_stopStream(channel=channel, ts=ts),
+                    must_land=False,
+                )
         self._ts = None
         _, self._current = split_at(self._current, self._sent)
         self._sent = 0
@@ -359,7 +377,11 @@ class ReplyStream:
         fallback_text = text if text.strip() else (footer or "")
         try:
             if ts is None:
+                if not done:
+                    # This message will be edited once more to complete it: keep room for that.
+                    self._streamer.budget.reserve(t.team_id, "chat.update")
                 response = self._call(
+                    "chat.postMessage",
                     lambda c: c.chat_postMessage(
                         channel=t.channel, thread_ts=t.thread_ts, text=fallback_text, blocks=blocks
                     ),
@@ -369,6 +391,7 @@ class ReplyStream:
                 self.message_ts.append(self._ts)
             else:
                 self._call(
+                    "chat.update",
                     lambda c: c.chat_update(
                         channel=t.channel, ts=ts, text=fallback_text, blocks=blocks
                     ),
@@ -385,10 +408,13 @@ class ReplyStream:
     # -- calls -------------------------------------------------------------------------------
 
     def _call(
-        self, send: Callable[[WebClient], SlackResponse], *, must_land: bool
+        self, method: str, send: Callable[[WebClient], SlackResponse], *, must_land: bool
     ) -> SlackResponse:
-        """One Slack call. Best effort: rate limited -> _SlackBusyError at once. Must land: retried
+        """One Slack call. Best effort: skipped when the workspace's allowance for `method` is
+        spent, and _SlackBusyError at once when rate limited. Must land: always sent, retried
         after Retry-After (on top of the client's own retries), up to FINAL_ATTEMPTS."""
+        if not self._streamer.budget.take(self._target.team_id, method, force=must_land):
+            raise _OverBudgetError(f"{method}: this workspace's allowance is spent for now")
         client = self._streamer.client if must_land else self._streamer.quick_client
         attempt = 0
         while True:

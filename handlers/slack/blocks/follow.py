@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from finetuning.follow.progress import Progress
 from finetuning.jobs.records import JobRecord
@@ -13,6 +13,10 @@ from handlers.slack.blocks.jobs import STATUS_MARK, UNKNOWN_STATUS_MARK
 from handlers.slack.blocks.layout import context, section, to_dicts
 from handlers.slack.blocks.limits import FALLBACK_TEXT_LIMIT
 from handlers.slack.blocks.text import code, escape_mrkdwn, format_count, mention, truncate, usd
+
+USE_MODEL_ACTION = "use_model_here"
+COMPARE_BASE_ACTION = "compare_with_base"
+MODEL_ACTIONS_BLOCK_ID = "model_actions"
 
 
 def duration(value: timedelta) -> str:
@@ -59,6 +63,22 @@ def progress_blocks(job: JobRecord, progress: Progress) -> tuple[str, list[dict[
     return truncate(fallback, FALLBACK_TEXT_LIMIT), to_dicts(blocks)
 
 
+def _model_actions(job_ref: str) -> ActionsBlock:
+    """Try the new model where the team already is: bind the channel, or ask both models."""
+    return ActionsBlock(
+        block_id=MODEL_ACTIONS_BLOCK_ID,
+        elements=[
+            ButtonElement(
+                text="Use in this channel",
+                action_id=USE_MODEL_ACTION,
+                value=job_ref,
+                style="primary",
+            ),
+            ButtonElement(text="Compare with base", action_id=COMPARE_BASE_ACTION, value=job_ref),
+        ],
+    )
+
+
 def notice_blocks(
     job: JobRecord,
     *,
@@ -86,6 +106,8 @@ def notice_blocks(
             facts.append(f"cost {usd(job.actual_cost_usd)}")
         text = f":white_check_mark: {who}, fine-tune {code(job.short_id)} succeeded."
         blocks: list[Block] = [section(text), section("\n".join(f"• {f}" for f in facts))]
+        if job.fine_tuned_model:
+            blocks.append(_model_actions(job.short_id))
         fallback = f"{job.short_id} succeeded: {job.fine_tuned_model}"
     elif job.status == "failed":
         code_text = f" ({code(job.error_code)})" if job.error_code else ""

@@ -17,6 +17,12 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("events JOB", "a job's latest events and training metrics"),
     ("models", "the base models you can train and your fine-tuned models"),
     ("delete MODEL", "delete one of your fine-tuned models"),
+    (
+        'use MODEL [system="…"] [temperature=T] [max_tokens=N]',
+        "bind this channel to a model: mention me to talk to it; `use off` unbinds",
+    ),
+    ("ask [MODEL] QUESTION [--private]", "one question to a model (default: the bound one)"),
+    ("compare MODEL_A MODEL_B QUESTION", "both models answer the same question side by side"),
     ("help", "this message"),
 )
 
@@ -33,6 +39,10 @@ def help_text(command: str = "/finetune") -> str:
             *rows,
             "",
             "`DATASET` is a dataset id such as `ds-7` (default: the newest valid dataset in this "
-            "channel). `JOB` is a job id such as `job-3`, or the provider's `ftjob-…`.",
+            "channel). `JOB` is a job id such as `job-3`, or the provider's `ftjob-…`. "
+            "`MODEL` is a model id (`ft:…`), a base model, or a job whose model it means.",
+            "In a bound channel, mention me to start a conversation in a thread; replies in that "
+            "thread continue it without a mention. Mention me with `use MODEL` inside a thread to "
+            "bind just that thread.",
         ]
     )

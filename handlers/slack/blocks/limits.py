@@ -53,3 +53,8 @@ STREAM_MESSAGE_MARKDOWN = 11_000
 `msg_too_long` once a stream's text passes about 12,000 characters in total, so a long answer
 continues in a new message, with room left for the line that closes an open code fence. Kept
 below STREAM_CALL_MARKDOWN so a message's text always goes in one call."""
+
+EDITS_PER_MINUTE: dict[str, int] = {"chat.update": 50, "chat.appendStream": 100}
+"""What one workspace lets an app spend on the calls that grow a streamed reply: chat.update is
+a Tier 3 method (50+ per minute), chat.appendStream is assumed Tier 4 (100+). Every reply in the
+workspace draws on the same allowance; a reply's first and last calls always go."""

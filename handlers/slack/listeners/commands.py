@@ -4,21 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 
 from finetuning.jobs import JobNotFoundError
+from handlers.slack.blocks.conversation import bindings_status
 from handlers.slack.blocks.help import help_text
 from handlers.slack.blocks.jobs import job_status_blocks
+from handlers.slack.blocks.layout import context
 from handlers.slack.command_parser import CommandError, ParsedCommand, parse_command
 from handlers.slack.deps import SlackDeps
-from handlers.slack.tasks import COMMAND, START
+from handlers.slack.tasks import ASK, BIND, COMMAND, COMPARE, START
+from handlers.slack.tasks.ask import ask_payload, compare_payload
+from handlers.slack.tasks.bind import bind_payload
 from handlers.slack.tasks.command import command_payload
 from handlers.slack.tasks.start import start_payload
 
 
 def register(app: App, deps: SlackDeps) -> None:
     @app.command(deps.command)
-    def on_command(ack: Ack, command: dict[str, Any]) -> None:
+    def on_command(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
         try:
             parsed = parse_command(command.get("text") or "")
         except CommandError as exc:
@@ -27,6 +31,8 @@ def register(app: App, deps: SlackDeps) -> None:
         team = str(command["team_id"])
         channel = str(command["channel_id"])
         user = str(command["user_id"])
+        key = f"command:{team}:{command['trigger_id']}"
+        response_url = command.get("response_url")
         if parsed.name == "help":
             ack(text=help_text(deps.command))
         elif parsed.name in ("status", "list"):
@@ -44,20 +50,75 @@ def register(app: App, deps: SlackDeps) -> None:
                     fields=_start_fields(parsed),
                 ),
             )
+        elif parsed.name == "use":
+            ack(text=":hourglass_flowing_sand: Looking the model up…")
+            deps.enqueue(
+                BIND,
+                key,
+                bind_payload(
+                    team=team,
+                    channel=channel,
+                    user=user,
+                    thread_ts="",
+                    command=command.get("text") or "",
+                    bot_user=context.bot_user_id,
+                    response_url=response_url,
+                ),
+            )
+        elif parsed.name == "ask":
+            if parsed.private:
+                ack(text=":hourglass_flowing_sand: Asking…")
+            else:
+                ack()
+            deps.enqueue(
+                ASK,
+                key,
+                ask_payload(
+                    team=team,
+                    channel=channel,
+                    user=user,
+                    words=parsed.arguments,
+                    text=parsed.text,
+                    private=parsed.private,
+                    response_url=response_url,
+                ),
+            )
+        elif parsed.name == "compare":
+            ack()
+            first, second = parsed.arguments[:2]
+            deps.enqueue(
+                COMPARE,
+                key,
+                compare_payload(
+                    team=team,
+                    channel=channel,
+                    user=user,
+                    models=[first, second],
+                    question=_after_words(parsed.text, 2),
+                    thread_ts=None,
+                    response_url=response_url,
+                ),
+            )
         else:
             ack(text=_WORKING[parsed.name])
             deps.enqueue(
                 COMMAND,
-                f"command:{team}:{command['trigger_id']}",
+                key,
                 command_payload(
                     name=parsed.name,
                     argument=parsed.arguments[0] if parsed.arguments else "",
                     team=team,
                     channel=channel,
                     user=user,
-                    response_url=command.get("response_url"),
+                    response_url=response_url,
                 ),
             )
+
+
+def _after_words(text: str, count: int) -> str:
+    """`text` without its first `count` words, its own line breaks kept."""
+    parts = text.split(maxsplit=count)
+    return parts[count] if len(parts) > count else ""
 
 
 _WORKING = {
@@ -95,7 +156,13 @@ def _status(deps: SlackDeps, parsed: ParsedCommand, team: str, channel: str) -> 
     else:
         jobs = deps.jobs.recent(team, channel, active_only=parsed.name == "status", limit=20)
         title = "Active jobs in this channel" if parsed.name == "status" else "Jobs in this channel"
+    bound = ""
+    if parsed.name == "status" and not parsed.arguments:
+        bound = bindings_status(deps.bindings.for_channel(team, channel))
     if not jobs:
-        return {"text": f"{title}: none yet. Start one with `{deps.command} start`."}
+        empty = f"{title}: none yet. Start one with `{deps.command} start`."
+        return {"text": f"{empty}\n{bound}".strip()}
     text, blocks = job_status_blocks(jobs, title=title)
+    if bound:
+        blocks.append(context(bound).to_dict())
     return {"text": text, "blocks": blocks}

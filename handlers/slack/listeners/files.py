@@ -32,7 +32,3 @@ def register(app: App, deps: SlackDeps) -> None:
                     "file": file,
                 },
             )
-
-    @app.event("message")
-    def on_other_message() -> None:
-        """Plain messages are for the conversation feature; acknowledged and left alone here."""

@@ -1,4 +1,5 @@
-"""The report's buttons and the start modal."""
+"""The report's buttons and the start modal; the success notice's model buttons and the
+compare modal."""
 
 from __future__ import annotations
 
@@ -9,10 +10,16 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from finetuning.datasets.library import DatasetNotFoundError
+from finetuning.jobs import JobNotFoundError
+from handlers.slack.blocks.compare_modal import CALLBACK_ID as COMPARE_CALLBACK_ID
+from handlers.slack.blocks.compare_modal import compare_modal, submitted_question
+from handlers.slack.blocks.follow import COMPARE_BASE_ACTION, USE_MODEL_ACTION
 from handlers.slack.blocks.report import FIX_ACTION, START_ACTION
 from handlers.slack.blocks.start_modal import CALLBACK_ID, parse_start_submission, start_modal
 from handlers.slack.deps import SlackDeps
-from handlers.slack.tasks import FIX, START
+from handlers.slack.tasks import BIND, COMPARE, FIX, START
+from handlers.slack.tasks.ask import compare_payload
+from handlers.slack.tasks.bind import bind_payload
 from handlers.slack.tasks.start import start_payload
 
 
@@ -96,5 +103,78 @@ def register(app: App, deps: SlackDeps) -> None:
                     "validation": parsed.validation,
                     "seed": parsed.seed,
                 },
+            ),
+        )
+
+    @app.action(USE_MODEL_ACTION)
+    def on_use_button(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        """Bind the channel the notice is in to the job's model (one binding per click)."""
+        ack()
+        team = context.team_id or ""
+        job_ref = str(body["actions"][0]["value"])
+        deps.enqueue(
+            BIND,
+            f"use:{team}:{body['trigger_id']}",
+            bind_payload(
+                team=team,
+                channel=str(body["channel"]["id"]),
+                user=str(body["user"]["id"]),
+                thread_ts="",
+                command=f"use {job_ref}",
+                bot_user=context.bot_user_id,
+            ),
+        )
+
+    @app.action(COMPARE_BASE_ACTION)
+    def on_compare_button(
+        ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient
+    ) -> None:
+        ack()
+        team = context.team_id or ""
+        channel = str(body["channel"]["id"])
+        try:
+            job = deps.jobs.get(team, str(body["actions"][0]["value"]))
+        except JobNotFoundError:
+            client.chat_postEphemeral(
+                channel=channel, user=str(body["user"]["id"]), text="That job is gone."
+            )
+            return
+        message = body.get("message") or {}
+        client.views_open(
+            trigger_id=body["trigger_id"],
+            view=compare_modal(
+                job.fine_tuned_model or job.short_id,
+                job.base_model,
+                private_metadata=json.dumps(
+                    {
+                        "channel": channel,
+                        "models": [job.short_id, job.base_model],
+                        "thread_ts": message.get("thread_ts") or message.get("ts"),
+                    }
+                ),
+            ),
+        )
+
+    @app.view(COMPARE_CALLBACK_ID)
+    def on_compare_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        view = body["view"]
+        question = submitted_question(view["state"]["values"])
+        if isinstance(question, dict):
+            ack(response_action="errors", errors=question)
+            return
+        ack()
+        team = context.team_id or ""
+        metadata = json.loads(view.get("private_metadata") or "{}")
+        deps.enqueue(
+            COMPARE,
+            f"compare:{team}:view:{view['id']}",
+            compare_payload(
+                team=team,
+                channel=str(metadata["channel"]),
+                user=str(body["user"]["id"]),
+                models=list(metadata["models"]),
+                question=question,
+                thread_ts=metadata.get("thread_ts"),
+                response_url=None,
             ),
         )

@@ -56,10 +56,10 @@ def run_command(deps: SlackDeps, payload: dict[str, Any]) -> None:
             raise RetryLaterError(error.message) from error
         text = f":x: OpenAI refused: {error.message}\n_{error.hint}_"
     with slack_transient_as_retry():
-        _respond(deps, payload, text)
+        respond_privately(deps, payload, text)
 
 
-def _respond(deps: SlackDeps, payload: dict[str, Any], text: str) -> None:
+def respond_privately(deps: SlackDeps, payload: dict[str, Any], text: str) -> None:
     """Answer through the command's response_url (private), or ephemerally if it is gone."""
     response_url = payload.get("response_url")
     if response_url:

@@ -20,6 +20,10 @@ from .httpio import BytesResponse, JsonResponse, Request, Response, StreamRespon
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: a burst of concurrent clients (as Slack's and
+    # OpenAI's real front ends absorb easily) would overflow it and wait a full second for the
+    # kernel to retransmit the dropped connection attempts.
+    request_queue_size = 128
     block_on_close = False
 
     def __init__(self, address: tuple[str, int], app: Application) -> None:

@@ -181,6 +181,10 @@ class _ForeignHandler(_Handler):
 
 class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: a burst of concurrent clients (as Slack's and
+    # OpenAI's real front ends absorb easily) would overflow it and wait a full second for the
+    # kernel to retransmit the dropped connection attempts.
+    request_queue_size = 128
 
     def __init__(self, workspace: Workspace, faults: Faults, *, foreign: bool = False) -> None:
         handler = _ForeignHandler if foreign else _Handler
