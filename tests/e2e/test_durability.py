@@ -167,3 +167,25 @@ def test_a_crash_while_the_report_is_being_posted_leaves_one_report(
     thread = replies(slack, root.ts)
     assert len(thread) == 1, [m.text for m in thread]
     assert "checked before" not in thread[0].text
+
+
+def test_a_mention_acknowledged_right_before_a_crash_is_answered_after_the_restart(
+    bot: BotProcess, slack: SlackEmulator, database_url: str
+):
+    """What a person asked a bound model survives the process: the mention's task and the
+    person's message are written before Slack gets its 200, and answered after a restart."""
+    slack.slash_command(ALICE, GENERAL, "use gpt-4o-mini")
+    slack.wait_for(lambda: any(":link:" in m.text for m in slack.messages(GENERAL)), timeout=10)
+    with writes_blocked(database_url, HOLD_SECONDS):
+        ts = slack.mention(ALICE, GENERAL, "Are you still there after a crash?")
+        acknowledged = slack.deliveries[-1]
+        bot.kill()
+    assert acknowledged.status == 200
+
+    bot.start()
+
+    try:
+        slack.wait_for(lambda: replies(slack, ts), timeout=AFTER_RESTART_TIMEOUT)
+    except TimeoutError:
+        pytest.fail(f"no answer after the restart; tasks in the database: {tasks(database_url)}")
+    assert stays(lambda: len(replies(slack, ts)) == 1, seconds=1.0)
