@@ -45,8 +45,12 @@ def manifest(
     events_url = f"{url.rstrip('/')}/slack/events"
     command: dict[str, Any] = {
         "command": "/finetune",
-        "description": "Fine-tune OpenAI models and talk to them: start, status, use, ask, compare, help",
-        "usage_hint": "start [ds-N] [model=M] | status | use MODEL | ask [MODEL] Q | compare A B Q | help",
+        "description": (
+            "Fine-tune OpenAI models and talk to them: start, status, use, ask, compare, help"
+        ),
+        "usage_hint": (
+            "start [ds-N] [model=M] | status | use MODEL | ask [MODEL] Q | compare A B Q | help"
+        ),
         "should_escape": False,
     }
     event_subscriptions: dict[str, Any] = {"bot_events": BOT_EVENTS}

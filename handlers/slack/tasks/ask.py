@@ -12,6 +12,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
+
 from finetuning.conversations import (
     ModelRefError,
     Question,
@@ -34,6 +36,7 @@ from handlers.slack.blocks.text import escape_mrkdwn, truncate
 from handlers.slack.deps import SlackDeps
 from handlers.slack.model_refs import names_a_model
 from handlers.slack.mrkdwn import split_for_slack, to_mrkdwn
+from handlers.slack.slack_errors import is_transient
 from handlers.slack.tasks.command import respond_privately
 from handlers.slack.tasks.slack_calls import slack_transient_as_retry
 from handlers.slack.tasks.talk import answer_in_thread
@@ -179,7 +182,8 @@ def _fill(stream: TalkStream, column: Column, changed: threading.Event) -> None:
 
 
 class _Board:
-    """The comparison message: posted once, edited at most once per update interval."""
+    """The comparison message: posted once, edited at most once per update interval and only
+    when the workspace's allowance for edits (shared with streamed replies) has room."""
 
     def __init__(self, deps: SlackDeps, payload: dict[str, Any], columns: list[Column]) -> None:
         self._deps = deps
@@ -201,6 +205,7 @@ class _Board:
             blocks=blocks,
         )
         self._ts = str(posted["ts"])
+        self._deps.streamer.budget.reserve(self._payload["team"], "chat.update")
 
     def refresh(self, *, final: bool = False) -> None:
         if self._ts is None:
@@ -211,16 +216,21 @@ class _Board:
             self._payload["user"], self._payload["question"], self._columns
         )
         shown = repr(blocks)
-        if shown == self._shown:
+        if shown == self._shown and not final:
             return
+        streamer = self._deps.streamer
+        if not streamer.budget.take(self._payload["team"], "chat.update", force=final):
+            return
+        # The last edit waits out a rate limit; an intermediate one is simply skipped.
+        client = self._deps.client if final else streamer.quick_client
         try:
-            self._deps.client.chat_update(
+            client.chat_update(
                 channel=self._payload["channel"], ts=self._ts, text=text, blocks=blocks
             )
-        except Exception:
-            if final:
+        except SlackApiError as error:
+            if final or not is_transient(error):
                 raise
-            return  # an intermediate edit may be skipped (e.g. rate limited): the next one shows it
+            return
         self._shown, self._last = shown, time.monotonic()
 
     def post_in_thread(self, column: Column) -> None:
