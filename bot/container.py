@@ -23,6 +23,7 @@ from finetuning.conversations import (
 from finetuning.datasets.engine import ValidationSettings
 from finetuning.datasets.library import DatasetLibrary
 from finetuning.datasets.models import default_catalog
+from finetuning.datasets.tokenizer import get_encoding
 from finetuning.follow.follower import Follower
 from finetuning.follow.outbox import Outbox
 from finetuning.jobs import JobService
@@ -70,6 +71,10 @@ def build_runtime(settings: Settings) -> Runtime:
     engine = make_engine(settings.database_url)
     factory = make_session_factory(engine)
     catalog = default_catalog().with_prices(settings.tunebot_prices)
+    # Build the tokenizers now, not under the first replies: building o200k holds the GIL for
+    # half a second, which would freeze every reply already streaming at that moment.
+    for encoding in sorted({model.encoding for model in catalog.models}):
+        get_encoding(encoding)
     library = DatasetLibrary(
         factory,
         settings.tunebot_data_dir,
