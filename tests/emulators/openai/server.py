@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -25,6 +26,13 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     # kernel to retransmit the dropped connection attempts.
     request_queue_size = 128
     block_on_close = False
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer (a stream read to `[DONE]` and closed, a test
+        that stopped listening) is normal traffic, not an error worth a traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     def __init__(self, address: tuple[str, int], app: Application) -> None:
         super().__init__(address, _Handler)

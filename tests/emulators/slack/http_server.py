@@ -7,6 +7,7 @@ second one stands in for "some other host" that a file download may be redirecte
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from email.parser import BytesParser
@@ -185,6 +186,13 @@ class EmulatorServer(ThreadingHTTPServer):
     # OpenAI's real front ends absorb easily) would overflow it and wait a full second for the
     # kernel to retransmit the dropped connection attempts.
     request_queue_size = 128
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer (a stream read to `[DONE]` and closed, a test
+        that stopped listening) is normal traffic, not an error worth a traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     def __init__(self, workspace: Workspace, faults: Faults, *, foreign: bool = False) -> None:
         handler = _ForeignHandler if foreign else _Handler
