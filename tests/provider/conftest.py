@@ -1,19 +1,16 @@
-"""Fixtures: a live OpenAI emulator and the real provider pointed at it."""
+"""Provider tests' own data; the shared emulator fixtures are in tests/fixtures/openai.py."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import openai
 import pytest
 
-from finetuning.provider import OpenAIProvider, ProviderSettings, make_client
 from tests.emulators.openai_emulator import JobScript, OpenAIEmulator
 
-KEY = "sk-test-provider-0123456789"
 FAST = JobScript(validating_s=0.02, queued_s=0.02, steps=6, step_s=0.02)
 MODEL = "gpt-4o-mini-2024-07-18"
 
@@ -48,25 +45,8 @@ def dpo_examples(count: int) -> bytes:
 
 
 @pytest.fixture
-def emu() -> Iterator[OpenAIEmulator]:
-    with OpenAIEmulator(api_key=KEY, script=FAST) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def settings(emu: OpenAIEmulator) -> ProviderSettings:
-    return ProviderSettings(api_key=KEY, base_url=emu.base_url, timeout_s=5.0, max_retries=3)
-
-
-@pytest.fixture
-def client(settings: ProviderSettings) -> Iterator[openai.OpenAI]:
-    with make_client(settings) as sdk:
-        yield sdk
-
-
-@pytest.fixture
-def provider(client: openai.OpenAI, settings: ProviderSettings) -> OpenAIProvider:
-    return OpenAIProvider(client, settings)
+def openai_emulator_options() -> dict[str, Any]:
+    return {"script": FAST}
 
 
 @pytest.fixture

@@ -19,18 +19,11 @@ from finetuning.provider.chat import CUT_OFF
 from finetuning.provider.errors import HINT_QUOTA
 from tests.emulators.openai.sampling import logprob
 from tests.emulators.openai_emulator import OpenAIEmulator
-from tests.provider.conftest import KEY, MODEL, chat_examples
+from tests.fixtures.openai import INSUFFICIENT_QUOTA, KEY
+from tests.provider.conftest import MODEL, chat_examples
 
 LEGACY = "babbage-002"
 CHAT_PATH = "/v1/chat/completions"
-QUOTA = {
-    "error": {
-        "message": "You exceeded your current quota, please check your plan and billing details.",
-        "type": "insufficient_quota",
-        "param": None,
-        "code": "insufficient_quota",
-    }
-}
 
 
 def sent(emu: OpenAIEmulator, endpoint: str) -> list[dict[str, Any]]:
@@ -198,7 +191,7 @@ def test_a_deleted_model_fails_before_any_word(
 def test_an_exhausted_quota_is_not_retried_forever_and_points_at_billing(
     emu: OpenAIEmulator, chat: ChatProvider
 ) -> None:
-    emu.inject(CHAT_PATH, 429, count=4, retry_after=0.01, body=QUOTA)
+    emu.inject(CHAT_PATH, 429, count=4, retry_after=0.01, body=INSUFFICIENT_QUOTA)
 
     with pytest.raises(ProviderError) as caught:
         chat.stream_chat(MODEL, [ChatMessage("user", "Hi")])
