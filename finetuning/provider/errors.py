@@ -14,6 +14,8 @@ from typing import Any
 
 import openai
 
+from finetuning.redaction import KEY_SHAPES
+
 HINT_AUTH = "OpenAI rejected the API key: check OPENAI_API_KEY (and the organization/project)."
 HINT_QUOTA = (
     "The OpenAI account is out of quota: check billing and usage limits on platform.openai.com."
@@ -128,8 +130,10 @@ def from_openai(exc: openai.APIError) -> ProviderError:
         return ProviderError(message, connection=True)
     fields = _error_fields(exc.body)
     status = getattr(exc, "status_code", None)
+    # The message is shown in chat: a gateway that echoes the key it was sent must not put the
+    # key in front of the whole channel.
     return ProviderError(
-        _text(fields.get("message")) or exc.message,
+        KEY_SHAPES.redact(_text(fields.get("message")) or exc.message),
         code=_text(fields.get("code")) or exc.code,
         status=status if isinstance(status, int) else None,
         param=_text(fields.get("param")) or exc.param,

@@ -69,6 +69,25 @@ def test_a_bad_key_is_a_401_with_a_hint_about_the_key(
     assert not error.retryable
 
 
+def test_a_key_echoed_in_an_error_never_reaches_the_message_shown_in_chat(
+    emu: OpenAIEmulator, provider: OpenAIProvider
+) -> None:
+    """Some gateways repeat the whole key in their 401; the message goes to a channel."""
+    leaked = "sk-proj-" + "A1b2C3d4" * 6
+    emu.inject(
+        JOBS,
+        401,
+        count=5,
+        body={"error": {"message": f"Key {leaked} is revoked.", "code": "invalid_api_key"}},
+    )
+
+    with pytest.raises(ProviderError) as caught:
+        provider.list_jobs()
+
+    assert leaked not in caught.value.message and leaked[:16] not in caught.value.message
+    assert caught.value.message == "Key sk-proj-…[redacted] is revoked."
+
+
 def test_a_429_with_retry_after_is_retried_transparently_after_the_wait(
     emu: OpenAIEmulator, provider: OpenAIProvider
 ) -> None:
