@@ -30,6 +30,7 @@ from follow_seed import add_dataset, add_jobs
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from finetuning.audit import AuditLog
 from finetuning.datasets.models import default_catalog
 from finetuning.follow.follower import Follower
 from finetuning.provider import OpenAIProvider, ProviderSettings, make_client
@@ -156,7 +157,13 @@ def cycle_rig(size: int, folder: Path) -> Iterator[CycleRig]:
         try:
             with make_client(settings) as client:
                 provider = OpenAIProvider(client, settings)
-                follower = Follower(factory, provider, default_catalog(), page_size=PAGE_SIZE)
+                follower = Follower(
+                    factory,
+                    provider,
+                    default_catalog(),
+                    audit=AuditLog(factory),
+                    page_size=PAGE_SIZE,
+                )
                 rig = CycleRig(
                     emulator, factory, StatementCounter(engine), follower, add_dataset(factory)
                 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 
 import httpx
 from slack_bolt import App
@@ -13,6 +14,7 @@ from bot.scheduler import FollowScheduler
 from bot.server import WebhookHandler
 from bot.settings import Settings
 from bot.worker import TaskRunner
+from finetuning.audit import AuditLog
 from finetuning.conversations import (
     BindingStore,
     ConversationStore,
@@ -30,8 +32,12 @@ from finetuning.jobs import JobService
 from finetuning.overview import HomeViewers
 from finetuning.provider import ChatProvider, OpenAIProvider, ProviderSettings, make_client
 from finetuning.provider.webhooks import WebhookRejectedError, job_from_webhook
+from finetuning.team import BudgetBook, BudgetLimits, TeamPolicy
+from finetuning.team.approvals import Approvals
+from handlers.slack.admins import AdminDirectory
 from handlers.slack.app import build_app, make_web_client
 from handlers.slack.deps import SlackDeps
+from handlers.slack.flood import FloodLimit
 from handlers.slack.follow import SlackFollowNotifier
 from handlers.slack.home import HomePublisher
 from handlers.slack.streaming import NativeStreamingMemo, ReplyStreamer
@@ -75,6 +81,7 @@ def build_runtime(settings: Settings) -> Runtime:
     # half a second, which would freeze every reply already streaming at that moment.
     for encoding in sorted({model.encoding for model in catalog.models}):
         get_encoding(encoding)
+    audit = AuditLog(factory)
     library = DatasetLibrary(
         factory,
         settings.tunebot_data_dir,
@@ -83,6 +90,7 @@ def build_runtime(settings: Settings) -> Runtime:
             workers=settings.tunebot_workers,
             catalog=catalog,
         ),
+        audit=audit,
     )
     provider_settings = ProviderSettings(
         api_key=settings.openai_api_key or "",
@@ -92,7 +100,23 @@ def build_runtime(settings: Settings) -> Runtime:
     )
     openai_client = make_client(provider_settings)
     provider = OpenAIProvider(openai_client, provider_settings)
-    jobs = JobService(factory, library, provider, catalog, settings.tunebot_default_model)
+    budgets = BudgetBook(
+        factory,
+        BudgetLimits(
+            workspace_usd=_usd(settings.tunebot_monthly_budget_usd),
+            user_usd=_usd(settings.tunebot_user_monthly_budget_usd),
+        ),
+    )
+    jobs = JobService(
+        factory,
+        library,
+        provider,
+        catalog,
+        settings.tunebot_default_model,
+        audit=audit,
+        budgets=budgets,
+        approval_usd=_usd(settings.tunebot_approval_usd),
+    )
     queue = TaskQueue(factory)
     released = queue.release_orphaned_leases()
     if released:
@@ -115,7 +139,7 @@ def build_runtime(settings: Settings) -> Runtime:
         max_upload_bytes=settings.tunebot_max_upload_mb << 20,
         data_dir=settings.tunebot_data_dir,
         http=httpx.Client(follow_redirects=False),
-        bindings=BindingStore(factory),
+        bindings=BindingStore(factory, audit=audit),
         conversations=ConversationStore(factory),
         resolver=resolver,
         talk=Talk(chat, ModelProfiles(factory, catalog), resolver),
@@ -125,6 +149,13 @@ def build_runtime(settings: Settings) -> Runtime:
             update_interval=settings.tunebot_stream_update_seconds,
         ),
         stream_update_seconds=settings.tunebot_stream_update_seconds,
+        admins=AdminDirectory(client, settings.tunebot_admins),
+        audit=audit,
+        policy=TeamPolicy(settings.tunebot_allowed_users, settings.tunebot_allowed_channels),
+        budgets=budgets,
+        approvals=Approvals(factory, jobs, audit),
+        admin_channel=settings.tunebot_admin_channel,
+        flood=FloodLimit(settings.tunebot_user_commands_per_minute),
     )
     runner.register(task_handlers(deps))
     runner.register(chat_handlers(deps), pool="chat", workers=settings.tunebot_chat_workers)
@@ -139,7 +170,7 @@ def build_runtime(settings: Settings) -> Runtime:
         home=home,
     )
     scheduler = FollowScheduler(
-        Follower(factory, provider, catalog),
+        Follower(factory, provider, catalog, audit=audit),
         notifier.run,
         LeaseStore(factory),
         poll_seconds=settings.tunebot_poll_seconds,
@@ -166,3 +197,8 @@ def build_runtime(settings: Settings) -> Runtime:
         scheduler=scheduler,
         openai_webhook=webhook,
     )
+
+
+def _usd(value: float | None) -> Decimal | None:
+    """A dollar setting as the exact amount people typed (floats would compare 0.1 oddly)."""
+    return None if value is None else Decimal(str(value))

@@ -8,6 +8,7 @@ import logging
 import uvicorn
 
 from bot.container import build_runtime
+from bot.redaction import install_redaction
 from bot.server import create_asgi_app
 from bot.settings import Settings
 
@@ -17,6 +18,15 @@ log = logging.getLogger(__name__)
 def run_server(settings: Settings, *, host: str, port: int) -> None:
     """Run until SIGINT/SIGTERM. Socket Mode still serves /healthz over HTTP for probes."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    install_redaction(
+        [
+            settings.slack_bot_token,
+            settings.slack_signing_secret,
+            settings.slack_app_token,
+            settings.openai_api_key,
+            settings.openai_webhook_secret,
+        ]
+    )
     runtime = build_runtime(settings)
     # Everything built so far lives as long as the process: move it out of the collector's
     # reach. Measured with the ack benchmark, full collections over these ~225,000 objects
@@ -35,7 +45,9 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
             asgi = create_asgi_app(None, runtime.openai_webhook)
         else:
             asgi = create_asgi_app(runtime.slack_app, runtime.openai_webhook)
-        uvicorn.run(asgi, host=host, port=port, log_level="info", access_log=False)
+        # log_config=None: uvicorn's records go through the root handlers (and their redaction)
+        # instead of handlers of its own.
+        uvicorn.run(asgi, host=host, port=port, log_level="info", access_log=False, log_config=None)
     finally:
         if socket_handler is not None:
             socket_handler.close()  # type: ignore[no-untyped-call]

@@ -60,6 +60,36 @@ class Settings(BaseSettings):
     tunebot_workers: int = Field(
         default=0, ge=0, description="Processes that tokenize large files; 0 means one per core."
     )
+    tunebot_user_commands_per_minute: int = Field(
+        default=20,
+        ge=1,
+        description="Slash commands and button clicks one person may send a minute, per process.",
+    )
+
+    tunebot_admins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Slack user ids who administer tunebot (besides workspace admins/owners).",
+    )
+    tunebot_allowed_users: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Who may start, cancel and delete (user ids); empty = everyone.",
+    )
+    tunebot_allowed_channels: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Where jobs may be started, cancelled and deleted; empty = everywhere.",
+    )
+    tunebot_monthly_budget_usd: float | None = Field(
+        default=None, ge=0, description="Most a workspace may spend a calendar month (UTC)."
+    )
+    tunebot_user_monthly_budget_usd: float | None = Field(
+        default=None, ge=0, description="Most one person may spend a calendar month (UTC)."
+    )
+    tunebot_approval_usd: float | None = Field(
+        default=None, ge=0, description="Jobs estimated above this wait for an admin's approval."
+    )
+    tunebot_admin_channel: str | None = Field(
+        default=None, description="Channel id where approval requests go (else admins' DMs)."
+    )
 
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
@@ -82,6 +112,16 @@ class Settings(BaseSettings):
         """Accept the comma-separated form an environment variable can hold."""
         if isinstance(value, str):
             return [host.strip().lower() for host in value.split(",") if host.strip()]
+        return value
+
+    @field_validator(
+        "tunebot_admins", "tunebot_allowed_users", "tunebot_allowed_channels", mode="before"
+    )
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        """Slack ids, comma-separated (spaces allowed); ids are upper case, so case is kept."""
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
 

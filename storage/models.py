@@ -24,6 +24,7 @@ from sqlalchemy import (
     CheckConstraint,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -58,12 +59,14 @@ class Base(DeclarativeBase):
 class JobStatus(StrEnum):
     """Job states: OpenAI's fine-tuning statuses plus two of our own.
 
-    `pending` is a job we recorded but have not yet submitted; `rejected` one we refused (or the
-    provider refused) before it ever ran. Stored as plain strings so a new provider status does not
-    need a migration.
+    `pending` is a job we recorded but have not yet submitted; `awaiting_approval` one that costs
+    more than the team lets anyone spend without an admin's yes (recorded, not submitted);
+    `rejected` one we refused (or an admin or the provider refused) before it ever ran. Stored as
+    plain strings so a new provider status does not need a migration.
     """
 
     PENDING = "pending"
+    AWAITING_APPROVAL = "awaiting_approval"
     REJECTED = "rejected"
     VALIDATING_FILES = "validating_files"
     QUEUED = "queued"
@@ -153,6 +156,15 @@ class Job(Base):
     progress_shown: Mapped[str | None] = mapped_column(Text)
     progress_shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_by: Mapped[str | None] = mapped_column(String)
+    # An admin's decision on a job that needed approval; the first decision is the only one.
+    approved_by: Mapped[str | None] = mapped_column(String)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejected_by: Mapped[str | None] = mapped_column(String)
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Where the approval request was posted ([{"channel": …, "ts": …}]), to show the outcome there.
+    approval_requests: Mapped[list[dict[str, str]] | None] = mapped_column(
+        json_column_type(none_as_null=True)
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, server_default=_NOW
@@ -351,3 +363,28 @@ class HomeViewer(Base):
     workspace_id: Mapped[str] = mapped_column(String)
     user_id: Mapped[str] = mapped_column(String)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
+
+
+class AuditEntry(Base):
+    """One state change someone (or the system) made, kept for the team's admins to review.
+
+    Written where the change happens in the core, so every front end records the same thing;
+    append-only, and read newest first per workspace, hence the index.
+    """
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        Index("ix_audit_entries_workspace_id_created_at", "workspace_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(String)
+    # A user id of the chat platform, or "system" for what the follower saw happen.
+    actor: Mapped[str] = mapped_column(String)
+    # A short dotted code: "job.started", "binding.removed".
+    action: Mapped[str] = mapped_column(String)
+    # What it happened to: "ds-3", "job-4", a model id, a channel.
+    subject: Mapped[str] = mapped_column(String)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(json_column_type(none_as_null=True))
+    cost_usd: Mapped[Decimal | None] = mapped_column(Numeric(12, 4))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)

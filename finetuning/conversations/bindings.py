@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from finetuning.audit import SYSTEM, AuditLog
 from finetuning.conversations.settings import ReplySettings
 from storage.models import ChannelBinding
 from storage.types import utcnow
@@ -53,8 +54,9 @@ class Binding:
 class BindingStore:
     """Bindings of every workspace, each call scoped to one."""
 
-    def __init__(self, factory: sessionmaker[Session]) -> None:
+    def __init__(self, factory: sessionmaker[Session], *, audit: AuditLog) -> None:
         self._factory = factory
+        self._audit = audit
 
     def bind(
         self,
@@ -76,6 +78,8 @@ class BindingStore:
                             workspace_id=workspace_id, channel_id=channel_id, thread_ts=thread_ts
                         )
                         session.add(row)
+                    elif _same(row, model, settings, by):
+                        return Binding.of(row)  # a repeated request: nothing changes
                     row.model = model
                     row.system_prompt = settings.system_prompt
                     row.temperature = settings.temperature
@@ -84,13 +88,32 @@ class BindingStore:
                     row.created_by = by
                     row.created_at = utcnow()
                     session.flush()
-                    return Binding.of(row)
+                    bound = Binding.of(row)
+                    self._audit.record_in(
+                        session,
+                        workspace_id,
+                        by or SYSTEM,
+                        "binding.set",
+                        _place(channel_id, thread_ts),
+                        detail={
+                            "model": model,
+                            "system_prompt": settings.system_prompt,
+                            "temperature": settings.temperature,
+                            "max_tokens": settings.max_tokens,
+                        },
+                    )
+                    return bound
             except IntegrityError:
                 continue  # another request bound the same place first: update theirs
         raise RuntimeError("could not bind: the binding kept changing underneath")
 
     def unbind(
-        self, workspace_id: str, channel_id: str, *, thread_ts: str = WHOLE_CHANNEL
+        self,
+        workspace_id: str,
+        channel_id: str,
+        *,
+        thread_ts: str = WHOLE_CHANNEL,
+        by: str | None = None,
     ) -> Binding | None:
         """Remove the binding of exactly this place; the removed binding, or None."""
         with self._factory.begin() as session:
@@ -99,6 +122,14 @@ class BindingStore:
                 return None
             removed = Binding.of(row)
             session.execute(delete(ChannelBinding).where(ChannelBinding.id == row.id))
+            self._audit.record_in(
+                session,
+                workspace_id,
+                by or SYSTEM,
+                "binding.removed",
+                _place(channel_id, thread_ts),
+                detail={"model": removed.model},
+            )
             return removed
 
     def lookup(self, workspace_id: str, channel_id: str, thread_ts: str | None) -> Binding | None:
@@ -142,3 +173,20 @@ class BindingStore:
                 ChannelBinding.thread_ts == thread_ts,
             )
         )
+
+
+def _place(channel_id: str, thread_ts: str) -> str:
+    """The audit subject: the channel, or one thread of it."""
+    return f"{channel_id}/{thread_ts}" if thread_ts else channel_id
+
+
+def _same(row: ChannelBinding, model: str, settings: ReplySettings, by: str | None) -> bool:
+    """Whether a bind repeats the current binding (a retried task, a second click): it then
+    changes nothing, keeps its date and is not logged again."""
+    return (row.model, row.system_prompt, row.temperature, row.max_tokens, row.created_by) == (
+        model,
+        settings.system_prompt,
+        settings.temperature,
+        settings.max_tokens,
+        by,
+    )

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from finetuning.audit import SYSTEM, AuditLog
 from finetuning.datasets.engine import ValidationSettings, validate_file
 from finetuning.datasets.report import ValidationReport
 from finetuning.datasets.sources import file_sha256
@@ -90,8 +91,11 @@ class DatasetLibrary:
         factory: sessionmaker[Session],
         data_dir: Path,
         validation: ValidationSettings | None = None,
+        *,
+        audit: AuditLog,
     ) -> None:
         self._factory = factory
+        self._audit = audit
         self._dir = data_dir / "datasets"
         self._validation = validation or ValidationSettings()
 
@@ -131,6 +135,20 @@ class DatasetLibrary:
             with self._factory.begin() as session:
                 session.add(row)
                 session.flush()
+                self._audit.record_in(
+                    session,
+                    origin.workspace_id,
+                    origin.uploader_id or SYSTEM,
+                    "dataset.uploaded",
+                    row.short_id,
+                    detail={
+                        "file": origin.file_name,
+                        "channel": origin.channel_id,
+                        "examples": report.examples,
+                        "valid": report.valid,
+                        "fixed_from": f"ds-{fixed_from}" if fixed_from is not None else None,
+                    },
+                )
                 return StoredDataset.of(row, created=True)
         except IntegrityError:
             raced = self._by_sha(origin.workspace_id, sha256)

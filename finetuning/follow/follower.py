@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from finetuning.audit import SYSTEM, AuditLog
 from finetuning.datasets.models import ModelCatalog, UnknownModelError
 from finetuning.provider import JobEventSnapshot, JobSnapshot, OpenAIProvider, ProviderError
 from storage.models import Job, JobEvent, JobStatus, Notice
@@ -69,10 +70,12 @@ class Follower:
         provider: OpenAIProvider,
         catalog: ModelCatalog,
         *,
+        audit: AuditLog,
         clock: Callable[[], datetime] = utcnow,
         page_size: int = 100,
     ) -> None:
         self._factory = factory
+        self._audit = audit
         self._provider = provider
         self._catalog = catalog
         self._clock = clock
@@ -189,6 +192,7 @@ class Follower:
                     return 0
                 self._record_end(row, snapshot, now)
                 session.add(Notice(job_id=row.id, kind=snapshot.status))
+                self._audit_end(session, row)
                 return 1
         except IntegrityError:
             log.info("job %s ended in another process first", job_id)
@@ -222,6 +226,20 @@ class Follower:
                 _take_metrics(row, event.data)
         row.last_event_id = events[-1].id
 
+    def _audit_end(self, session: Session, row: Job) -> None:
+        """In the transaction that records the end: one entry per job, whichever process or
+        webhook saw it first (the notice's unique key rolls a second one back)."""
+        succeeded = row.status == JobStatus.SUCCEEDED.value
+        self._audit.record_in(
+            session,
+            row.workspace_id,
+            SYSTEM,
+            "job.ended",
+            row.short_id,
+            cost_usd=row.actual_cost_usd if succeeded else None,
+            detail=_audit_end_detail(row),
+        )
+
     def _record_end(self, row: Job, snapshot: JobSnapshot, now: datetime) -> None:
         row.finished_at = snapshot.finished_at or now
         row.fine_tuned_model = snapshot.fine_tuned_model
@@ -234,6 +252,19 @@ class Follower:
             except UnknownModelError:
                 return
             row.actual_cost_usd = Decimal(str(round(snapshot.trained_tokens * price / 1e6, 4)))
+
+
+def _audit_end_detail(row: Job) -> dict[str, object]:
+    detail: dict[str, object] = {"status": row.status}
+    if row.fine_tuned_model:
+        detail["model"] = row.fine_tuned_model
+    if row.trained_tokens is not None:
+        detail["trained_tokens"] = row.trained_tokens
+    if row.error_code:
+        detail["error"] = row.error_code
+    if row.cancelled_by:
+        detail["cancelled_by"] = row.cancelled_by
+    return detail
 
 
 def _take_metrics(row: Job, data: dict[str, object]) -> None:

@@ -10,6 +10,7 @@ from storage.models import Job, JobStatus
 ACTIVE_STATUSES = frozenset(
     {
         JobStatus.PENDING.value,
+        JobStatus.AWAITING_APPROVAL.value,
         JobStatus.VALIDATING_FILES.value,
         JobStatus.QUEUED.value,
         JobStatus.RUNNING.value,
@@ -54,6 +55,8 @@ class JobRecord:
     progress_shown: str | None = None
     progress_shown_at: datetime | None = None
     cancelled_by: str | None = None
+    approved_by: str | None = None
+    rejected_by: str | None = None
 
     @property
     def active(self) -> bool:
@@ -96,4 +99,6 @@ class JobRecord:
             progress_shown=row.progress_shown,
             progress_shown_at=row.progress_shown_at,
             cancelled_by=row.cancelled_by,
+            approved_by=row.approved_by,
+            rejected_by=row.rejected_by,
         )

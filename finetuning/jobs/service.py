@@ -12,15 +12,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
+from finetuning.audit import SYSTEM, AuditLog
 from finetuning.datasets.library import DatasetLibrary, StoredDataset
 from finetuning.datasets.models import ModelCatalog
 from finetuning.jobs.records import ACTIVE_STATUSES, JobRecord
 from finetuning.jobs.start import StartPlan, StartRefusedError, StartRequest, plan_start
 from finetuning.provider import JobEventSnapshot, JobSnapshot, OpenAIProvider, ProviderError
+from finetuning.team.budget import BudgetBook, OverBudget, Scope, to_usd
 from storage.models import Job, JobStatus
 from storage.types import utcnow
 
@@ -55,8 +57,16 @@ class JobService:
         provider: OpenAIProvider,
         catalog: ModelCatalog,
         default_model: str,
+        *,
+        audit: AuditLog,
+        budgets: BudgetBook | None = None,
+        approval_usd: Decimal | None = None,
     ) -> None:
         self._factory = factory
+        self._audit = audit
+        self._budgets = budgets
+        self.approval_usd = approval_usd
+        """Estimates above this wait for an admin's approval (`awaiting_approval`); None: never."""
         self._library = library
         self._provider = provider
         self._catalog = catalog
@@ -65,10 +75,11 @@ class JobService:
     def start(self, request: StartRequest) -> StartOutcome:
         """Start the job a request asks for, at most once per request key.
 
-        Raises StartRefusedError (nothing created) for a request that cannot start, and a
-        retryable ProviderError when OpenAI could not be reached: the job row then stays pending
-        and the same call may be repeated. A provider refusal marks the job failed with the
-        provider's own message.
+        Raises StartRefusedError (nothing created) for a request that cannot start or does not
+        fit the month's budget, and a retryable ProviderError when OpenAI could not be reached:
+        the job row then stays pending and the same call may be repeated. A provider refusal
+        marks the job failed with the provider's own message. A job estimated above the approval
+        limit is only recorded (`awaiting_approval`); `submit_approved` sends it once approved.
         """
         existing = self._by_key(request.key)
         if existing is not None and existing.status != JobStatus.PENDING.value:
@@ -76,9 +87,10 @@ class JobService:
         plan = plan_start(request, self._library, self._catalog, self._default_model)
         if existing is None:
             job, created = self._insert(plan)
-            if not created:
-                # Another delivery of the same request inserted first and is submitting it.
-                return StartOutcome(job, created=False)
+            if not created or job.status == JobStatus.AWAITING_APPROVAL.value:
+                # Another delivery of the same request inserted first and is submitting it, or
+                # the job waits for an admin.
+                return StartOutcome(job, created=created)
         else:
             job = existing
         if job.provider_job_id is None:
@@ -87,34 +99,77 @@ class JobService:
         return StartOutcome(job, created=existing is None)
 
     def _insert(self, plan: StartPlan) -> tuple[JobRecord, bool]:
-        """The job row for a request, and whether this call created it (the key decides)."""
+        """The job row for a request, and whether this call created it (the key decides).
+
+        The budget is checked in the same transaction, after the row is written and under the
+        workspace's budget lock, so concurrent starts are counted one after the other.
+        """
         request = plan.request
+        estimate = to_usd(plan.estimate.cost_usd)
+        waits = self.approval_usd is not None and estimate > self.approval_usd
         row = Job(
             workspace_id=request.workspace_id,
             dataset_id=plan.dataset.id,
             validation_dataset_id=plan.validation.id if plan.validation else None,
             idempotency_key=request.key,
             base_model=plan.model.id,
-            status=JobStatus.PENDING.value,
+            status=(JobStatus.AWAITING_APPROVAL if waits else JobStatus.PENDING).value,
             method=plan.method,
             epochs=request.epochs,
             suffix=request.suffix,
             seed=request.seed,
-            estimated_cost_usd=Decimal(str(plan.estimate.cost_usd)),
+            estimated_cost_usd=estimate,
             started_by=request.requested_by,
             channel_id=plan.dataset.channel_id or request.channel_id,
             thread_ts=plan.dataset.thread_ts,
         )
         try:
             with self._factory.begin() as session:
+                if self._budgets is not None:
+                    self._budgets.lock(session, request.workspace_id)
                 session.add(row)
                 session.flush()
+                if self._budgets is not None:
+                    over = self._budgets.over(
+                        session, request.workspace_id, request.requested_by, estimate
+                    )
+                    if over is not None:
+                        raise _over_budget(over)
                 return self._load(session, row.id), True
         except IntegrityError:
             raced = self._by_key(request.key)
             if raced is None:
                 raise
             return raced, False
+
+    def submit_approved(self, job_id: int) -> StartOutcome:
+        """Send a job an admin approved to the provider, through the very path of any start.
+
+        The request is rebuilt from the job row under the job's own key, so a repeat (a retried
+        task, a second click) adopts the provider's job instead of creating another. A job that
+        is not both approved and pending (rejected, still waiting, already submitted) is
+        returned as it is.
+        """
+        with self._factory() as session:
+            row = session.get_one(Job, job_id)
+            request = StartRequest(
+                key=row.idempotency_key,
+                workspace_id=row.workspace_id,
+                channel_id=row.channel_id,
+                requested_by=row.started_by,
+                dataset_ref=f"ds-{row.dataset_id}",
+                model=row.base_model,
+                epochs=row.epochs,
+                suffix=row.suffix,
+                validation_ref=(
+                    f"ds-{row.validation_dataset_id}" if row.validation_dataset_id else None
+                ),
+                seed=row.seed,
+            )
+            ready = row.approved_by is not None and row.status == JobStatus.PENDING.value
+            if not ready:
+                return StartOutcome(self._load(session, job_id), created=False)
+        return self.start(request)
 
     def _submit(self, job: JobRecord, plan: StartPlan) -> JobSnapshot:
         try:
@@ -160,7 +215,22 @@ class JobService:
 
     def _record(self, job_id: int, snapshot: JobSnapshot) -> JobRecord:
         with self._factory.begin() as session:
-            row = session.get_one(Job, job_id)
+            row = session.get_one(Job, job_id, with_for_update=True)
+            if row.provider_job_id is None:  # a concurrent retry may have recorded it already
+                self._audit.record_in(
+                    session,
+                    row.workspace_id,
+                    row.started_by or SYSTEM,
+                    "job.started",
+                    row.short_id,
+                    cost_usd=row.estimated_cost_usd,
+                    detail={
+                        "model": row.base_model,
+                        "dataset": f"ds-{row.dataset_id}",
+                        "epochs": snapshot.n_epochs or row.epochs,
+                        "provider_job_id": snapshot.id,
+                    },
+                )
             row.provider_job_id = snapshot.id
             row.status = snapshot.status
             row.epochs = snapshot.n_epochs or row.epochs
@@ -173,6 +243,19 @@ class JobService:
             row.error_code = error.code or (str(error.status) if error.status else None)
             row.error_message = error.message
             row.finished_at = utcnow()
+            # The provider refused the job outright: it ends here, never reaching the follower.
+            self._audit.record_in(
+                session,
+                row.workspace_id,
+                SYSTEM,
+                "job.ended",
+                row.short_id,
+                detail={
+                    "status": row.status,
+                    "error": row.error_code,
+                    "requested_by": row.started_by,
+                },
+            )
 
     def with_messages(self, since: datetime) -> list[JobRecord]:
         """Jobs that have a message to keep current: active ones, and those that ended since
@@ -243,23 +326,62 @@ class JobService:
     def cancel(self, workspace_id: str, ref: str, by: str | None = None) -> JobRecord:
         """Ask the provider to cancel and remember who asked; the follower records the end."""
         job = self.get(workspace_id, ref)
+        if job.status == JobStatus.AWAITING_APPROVAL.value and self._withdraw(job, by):
+            return self.get(workspace_id, ref)
         if job.provider_job_id is None:
             raise JobNotFoundError(f"{job.short_id} was never submitted, so cannot be cancelled")
         with self._factory.begin() as session:
             session.get_one(Job, job.id).cancelled_by = by
         snapshot = self._provider.cancel_job(job.provider_job_id)
+        self._audit.record(
+            workspace_id,
+            by or SYSTEM,
+            "job.cancelled",
+            job.short_id,
+            detail={"status_before": job.status, "status": snapshot.status},
+        )
         return replace(job, status=snapshot.status, cancelled_by=by)
 
-    def pause(self, workspace_id: str, ref: str) -> JobRecord:
+    def _withdraw(self, job: JobRecord, by: str | None) -> bool:
+        """Cancel a job still waiting for approval: it never ran, so there is nothing to ask
+        OpenAI. False when an admin decided first."""
+        with self._factory.begin() as session:
+            result = session.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.status == JobStatus.AWAITING_APPROVAL.value)
+                .values(status=JobStatus.CANCELLED.value, cancelled_by=by, finished_at=utcnow())
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return False
+            self._audit.record_in(
+                session,
+                job.workspace_id,
+                by or SYSTEM,
+                "job.cancelled",
+                job.short_id,
+                detail={"status_before": job.status, "status": JobStatus.CANCELLED.value},
+            )
+            return True
+
+    def pause(self, workspace_id: str, ref: str, by: str | None = None) -> JobRecord:
         """Pause a running job at the provider (it keeps its progress)."""
         job = self._submitted(workspace_id, ref)
         snapshot = self._provider.pause_job(str(job.provider_job_id))
+        self._audit.record(workspace_id, by or SYSTEM, "job.paused", job.short_id)
         return replace(job, status=snapshot.status)
 
-    def resume(self, workspace_id: str, ref: str) -> JobRecord:
+    def resume(self, workspace_id: str, ref: str, by: str | None = None) -> JobRecord:
         job = self._submitted(workspace_id, ref)
         snapshot = self._provider.resume_job(str(job.provider_job_id))
+        self._audit.record(workspace_id, by or SYSTEM, "job.resumed", job.short_id)
         return replace(job, status=snapshot.status)
+
+    def delete_model(self, workspace_id: str, model_id: str, by: str | None = None) -> bool:
+        """Delete a fine-tuned model at the provider; False when the provider kept it."""
+        deleted = self._provider.delete_model(model_id)
+        if deleted:
+            self._audit.record(workspace_id, by or SYSTEM, "model.deleted", model_id)
+        return deleted
 
     def _submitted(self, workspace_id: str, ref: str) -> JobRecord:
         job = self.get(workspace_id, ref)
@@ -286,3 +408,17 @@ class JobService:
         row = session.scalar(select(Job).options(joinedload(Job.dataset)).where(Job.id == job_id))
         assert row is not None
         return JobRecord.of(row)
+
+
+def _over_budget(over: OverBudget) -> StartRefusedError:
+    whose = "the workspace's" if over.scope is Scope.WORKSPACE else "your"
+    return StartRefusedError(
+        f"it is estimated at {_dollars(over.estimate)}, and only {_dollars(over.left)} is left "
+        f"of {whose} {_dollars(over.limit)} budget for {over.month:%B %Y}",
+        "Use a smaller dataset or fewer epochs, wait for running jobs to end, or ask an admin "
+        "to raise the budget. `/finetune budget` shows what is spent and committed.",
+    )
+
+
+def _dollars(amount: Decimal) -> str:
+    return f"${amount:,.2f}"

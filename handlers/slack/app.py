@@ -11,7 +11,14 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from handlers.slack.deps import SlackDeps
 from handlers.slack.home import HomePublisher
-from handlers.slack.listeners import commands, conversations, files, home, interactions
+from handlers.slack.listeners import (
+    approvals,
+    commands,
+    conversations,
+    files,
+    home,
+    interactions,
+)
 
 _IGNORED_SUBTYPES = frozenset({"message_changed", "message_deleted", "bot_message"})
 
@@ -54,5 +61,6 @@ def build_app(
     conversations.register(app, deps)
     commands.register(app, deps)
     interactions.register(app, deps)
+    approvals.register(app, deps)
     home.register(app, home_publisher)
     return app

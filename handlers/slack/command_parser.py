@@ -43,6 +43,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "models": Subcommand(),
     "delete": Subcommand(positional=1, required=1),
     "help": Subcommand(positional=1),
+    "audit": Subcommand(positional=1),
+    "budget": Subcommand(),
     "use": Subcommand(
         positional=1,
         required=1,

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 from slack_sdk import WebClient
 
+from finetuning.audit import AuditLog
 from finetuning.conversations import BindingStore, ConversationStore, ModelResolver, Talk
 from finetuning.datasets.library import DatasetLibrary
 from finetuning.datasets.models import ModelCatalog
 from finetuning.jobs import JobService
 from finetuning.provider import OpenAIProvider
+from finetuning.team import BudgetBook, TeamPolicy
+from finetuning.team.approvals import Approvals
+from handlers.slack.admins import AdminDirectory
+from handlers.slack.flood import FloodLimit
 from handlers.slack.streaming import ReplyStreamer
 
 Enqueue = Callable[[str, str, dict[str, Any]], bool]
@@ -42,5 +47,13 @@ class SlackDeps:
     resolver: ModelResolver
     talk: Talk
     streamer: ReplyStreamer
+    admins: AdminDirectory
+    audit: AuditLog
+    policy: TeamPolicy
+    budgets: BudgetBook
+    approvals: Approvals
     stream_update_seconds: float = 1.0
     command: str = "/finetune"
+    admin_channel: str | None = None
+    """Where approval requests go; None: a direct message to each configured admin."""
+    flood: FloodLimit = field(default_factory=FloodLimit)

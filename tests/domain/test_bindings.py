@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
+import openai
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from finetuning.audit import AuditLog
 from finetuning.conversations import (
     BindingStore,
     InvalidSettingsError,
@@ -22,12 +23,11 @@ from finetuning.datasets.engine import ValidationSettings
 from finetuning.datasets.library import DatasetLibrary, Origin, StoredDataset
 from finetuning.datasets.models import default_catalog
 from finetuning.jobs import JobService
-from finetuning.provider import ChatProvider, OpenAIProvider, ProviderSettings, make_client
+from finetuning.provider import ChatProvider, OpenAIProvider
 from storage.models import ChannelBinding, Job
 from tests.datasets.builders import chat, jsonl_bytes, write
 from tests.emulators.openai_emulator import OpenAIEmulator
 
-KEY = "sk-test-bindings-0123456789"
 BASE = "gpt-4o-mini-2024-07-18"
 TUNED = "ft:gpt-4o-mini-2024-07-18:acme::abc123"
 THREAD = "1700000000.000100"
@@ -70,7 +70,7 @@ def test_settings_at_the_limits_are_accepted_and_a_blank_prompt_is_no_prompt() -
 
 @pytest.fixture
 def bindings(session_factory: sessionmaker[Session]) -> BindingStore:
-    return BindingStore(session_factory)
+    return BindingStore(session_factory, audit=AuditLog(session_factory))
 
 
 def test_a_channel_binding_answers_everywhere_in_the_channel(bindings: BindingStore) -> None:
@@ -147,21 +147,18 @@ def test_a_channel_lists_its_own_binding_first_then_its_threads(bindings: Bindin
 
 
 @pytest.fixture
-def emu() -> Iterator[OpenAIEmulator]:
-    with OpenAIEmulator(api_key=KEY) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def provider(emu: OpenAIEmulator) -> Iterator[OpenAIProvider]:
-    settings = ProviderSettings(api_key=KEY, base_url=emu.base_url, timeout_s=5.0, max_retries=1)
-    with make_client(settings) as client:
-        yield OpenAIProvider(client, settings)
+def provider_retries() -> int:
+    return 1
 
 
 @pytest.fixture
 def library(session_factory: sessionmaker[Session], tmp_path: Path) -> DatasetLibrary:
-    return DatasetLibrary(session_factory, tmp_path / "data", ValidationSettings(workers=1))
+    return DatasetLibrary(
+        session_factory,
+        tmp_path / "data",
+        ValidationSettings(workers=1),
+        audit=AuditLog(session_factory),
+    )
 
 
 @pytest.fixture
@@ -169,13 +166,13 @@ def resolver(
     session_factory: sessionmaker[Session],
     library: DatasetLibrary,
     provider: OpenAIProvider,
-    emu: OpenAIEmulator,
-) -> Iterator[ModelResolver]:
+    client: openai.OpenAI,
+) -> ModelResolver:
     catalog = default_catalog()
-    jobs = JobService(session_factory, library, provider, catalog, BASE)
-    settings = ProviderSettings(api_key=KEY, base_url=emu.base_url, timeout_s=5.0, max_retries=1)
-    with make_client(settings) as client:
-        yield ModelResolver(jobs, catalog, ChatProvider(client))
+    jobs = JobService(
+        session_factory, library, provider, catalog, BASE, audit=AuditLog(session_factory)
+    )
+    return ModelResolver(jobs, catalog, ChatProvider(client))
 
 
 def a_dataset(library: DatasetLibrary, folder: Path, workspace: str = "T1") -> StoredDataset:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from finetuning.audit import AuditLog
 from finetuning.conversations import ConversationStore, ModelProfiles, ReplySettings, Turn
 from finetuning.datasets.engine import ValidationSettings
 from finetuning.datasets.library import DatasetLibrary, Origin, StoredDataset
@@ -168,7 +169,9 @@ def legacy_lines(completions: list[str]) -> list[dict[str, str]]:
 @pytest.fixture
 def library(session_factory: sessionmaker[Session], tmp_path: Path) -> DatasetLibrary:
     settings = ValidationSettings(workers=1, default_model="babbage-002")
-    return DatasetLibrary(session_factory, tmp_path / "data", settings)
+    return DatasetLibrary(
+        session_factory, tmp_path / "data", settings, audit=AuditLog(session_factory)
+    )
 
 
 @pytest.fixture

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from finetuning.audit import AuditLog
 from finetuning.datasets.engine import ValidationSettings
 from finetuning.datasets.library import DatasetLibrary, Origin, StoredDataset
 from finetuning.datasets.models import default_catalog
@@ -22,12 +23,11 @@ from finetuning.jobs import (
 )
 from finetuning.jobs.service import TAG
 from finetuning.jobs.start import plan_start
-from finetuning.provider import OpenAIProvider, ProviderError, ProviderSettings, make_client
+from finetuning.provider import OpenAIProvider, ProviderError
 from storage.models import Job
 from tests.datasets.builders import chat, jsonl_bytes, preference, prompt_completion, write
 from tests.emulators.openai_emulator import JobScript, OpenAIEmulator
 
-KEY = "sk-test-jobs-0123456789"
 DEFAULT_MODEL = "gpt-4o-mini-2024-07-18"
 JOBS = "/v1/fine_tuning/jobs"
 FILES = "/v1/files"
@@ -36,29 +36,38 @@ NOT_AT_THE_PROVIDER = "gpt-3.5-turbo-1106"
 
 
 @pytest.fixture
-def emu() -> Iterator[OpenAIEmulator]:
+def openai_emulator_options() -> dict[str, Any]:
     # Manual jobs stay in validating_files until a test moves them.
-    with OpenAIEmulator(api_key=KEY, script=JobScript(manual=True)) as emulator:
-        yield emulator
+    return {"script": JobScript(manual=True)}
 
 
 @pytest.fixture
-def provider(emu: OpenAIEmulator) -> Iterator[OpenAIProvider]:
-    settings = ProviderSettings(api_key=KEY, base_url=emu.base_url, timeout_s=5.0, max_retries=1)
-    with make_client(settings) as client:
-        yield OpenAIProvider(client, settings)
+def provider_retries() -> int:
+    return 1
 
 
 @pytest.fixture
 def library(session_factory: sessionmaker[Session], tmp_path: Path) -> DatasetLibrary:
-    return DatasetLibrary(session_factory, tmp_path / "data", ValidationSettings(workers=1))
+    return DatasetLibrary(
+        session_factory,
+        tmp_path / "data",
+        ValidationSettings(workers=1),
+        audit=AuditLog(session_factory),
+    )
 
 
 @pytest.fixture
 def service(
     session_factory: sessionmaker[Session], library: DatasetLibrary, provider: OpenAIProvider
 ) -> JobService:
-    return JobService(session_factory, library, provider, default_catalog(), DEFAULT_MODEL)
+    return JobService(
+        session_factory,
+        library,
+        provider,
+        default_catalog(),
+        DEFAULT_MODEL,
+        audit=AuditLog(session_factory),
+    )
 
 
 class Datasets:

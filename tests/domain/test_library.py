@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from finetuning.audit import AuditLog
 from finetuning.datasets.engine import ValidationSettings
 from finetuning.datasets.library import DatasetLibrary, DatasetNotFoundError, Origin
 from storage.models import Dataset
@@ -19,7 +20,12 @@ from tests.datasets.builders import chat, chats, jsonl_bytes, write
 
 @pytest.fixture
 def library(session_factory: sessionmaker[Session], tmp_path: Path) -> DatasetLibrary:
-    return DatasetLibrary(session_factory, tmp_path / "data", ValidationSettings(workers=1))
+    return DatasetLibrary(
+        session_factory,
+        tmp_path / "data",
+        ValidationSettings(workers=1),
+        audit=AuditLog(session_factory),
+    )
 
 
 def chat_file(folder: Path, count: int = 12, *, first: int = 1, name: str = "dl.tmp") -> Path:

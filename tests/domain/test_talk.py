@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import openai
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from finetuning.audit import AuditLog
 from finetuning.conversations import (
     ContextTooLongError,
     ConversationStore,
@@ -38,25 +38,17 @@ from finetuning.datasets.library import DatasetLibrary, Origin
 from finetuning.datasets.models import ModelCatalog, default_catalog
 from finetuning.datasets.tokenizer import get_encoding
 from finetuning.jobs import JobService
-from finetuning.provider import ChatProvider, OpenAIProvider, ProviderSettings, make_client
+from finetuning.provider import ChatProvider, OpenAIProvider, ProviderSettings
 from finetuning.provider.errors import HINT_QUOTA
 from storage.models import Job
 from tests.emulators.openai.sampling import logprob
 from tests.emulators.openai_emulator import OpenAIEmulator
+from tests.fixtures.openai import INSUFFICIENT_QUOTA, KEY
 
-KEY = "sk-test-talk-0123456789"
 BASE = "gpt-4o-mini-2024-07-18"
 LEGACY = "babbage-002"
 CHAT_PATH = "/v1/chat/completions"
 SEPARATOR = "\n\n###\n\n"
-QUOTA = {
-    "error": {
-        "message": "You exceeded your current quota, please check your plan and billing details.",
-        "type": "insufficient_quota",
-        "param": None,
-        "code": "insufficient_quota",
-    }
-}
 
 
 def sent(emu: OpenAIEmulator, endpoint: str) -> list[dict[str, Any]]:
@@ -65,31 +57,16 @@ def sent(emu: OpenAIEmulator, endpoint: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def emu() -> Iterator[OpenAIEmulator]:
-    with OpenAIEmulator(api_key=KEY) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def settings(emu: OpenAIEmulator) -> ProviderSettings:
-    return ProviderSettings(api_key=KEY, base_url=emu.base_url, timeout_s=5.0, max_retries=1)
-
-
-@pytest.fixture
-def client(settings: ProviderSettings) -> Iterator[openai.OpenAI]:
-    with make_client(settings) as sdk:
-        yield sdk
-
-
-@pytest.fixture
-def provider(client: openai.OpenAI, settings: ProviderSettings) -> OpenAIProvider:
-    return OpenAIProvider(client, settings)
+def provider_retries() -> int:
+    return 1
 
 
 @pytest.fixture
 def library(session_factory: sessionmaker[Session], tmp_path: Path) -> DatasetLibrary:
     settings = ValidationSettings(workers=1, default_model=LEGACY)
-    return DatasetLibrary(session_factory, tmp_path / "data", settings)
+    return DatasetLibrary(
+        session_factory, tmp_path / "data", settings, audit=AuditLog(session_factory)
+    )
 
 
 @pytest.fixture
@@ -114,7 +91,14 @@ class Build:
 
     def talk(self, catalog: ModelCatalog | None = None) -> Talk:
         catalog = catalog or default_catalog()
-        jobs = JobService(self.factory, self.library, self.provider, catalog, BASE)
+        jobs = JobService(
+            self.factory,
+            self.library,
+            self.provider,
+            catalog,
+            BASE,
+            audit=AuditLog(self.factory),
+        )
         return Talk(
             self.chat,
             ModelProfiles(self.factory, catalog),
@@ -464,7 +448,7 @@ def test_a_model_on_a_base_we_do_not_know_is_explained(
 
 
 def test_an_exhausted_quota_is_final_and_points_at_billing(emu: OpenAIEmulator, talk: Talk) -> None:
-    emu.inject(CHAT_PATH, 429, count=2, retry_after=0.01, body=QUOTA)
+    emu.inject(CHAT_PATH, 429, count=2, retry_after=0.01, body=INSUFFICIENT_QUOTA)
 
     error = failure(talk.ask("T1", "gpt-4o-mini", "Hi"))
 

@@ -20,11 +20,26 @@ from tests.e2e.process import (
     OPENAI_KEY,
     SIGNING_SECRET,
     BotProcess,
+    leaked_secrets,
 )
 from tests.emulators.openai_emulator import OpenAIEmulator
 from tests.emulators.slack_emulator import SlackEmulator
 
 SLACK_APP_TIMEOUT = 3.0
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_any_log() -> Iterator[None]:
+    """After the last test, read the log of every `tunebot serve` the session started for the
+    credentials it was given; one found fails the run (as an error in the last test's teardown).
+
+    A fixture rather than a last test module: it runs however the suite is cut (`-k`, one
+    module, one test), and as the first session fixture it is torn down last, after every
+    process has stopped and written its shutdown lines.
+    """
+    yield
+    leaks = leaked_secrets()
+    assert not leaks, "credentials written to a bot log:\n" + "\n".join(leaks)
 
 
 @pytest.fixture

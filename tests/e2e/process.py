@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,9 +15,23 @@ from pathlib import Path
 import httpx
 
 TUNEBOT = Path(sys.executable).with_name("tunebot")
-BOT_TOKEN = "xoxb-e2e-token"
-SIGNING_SECRET = "e2e-signing-secret"
-OPENAI_KEY = "sk-e2e-test-key"
+# Shaped like real credentials, so that the log redaction meant for real ones is what keeps
+# them out of the bot's log (see `leaked_secrets`).
+BOT_TOKEN = "xoxb-2718281828-3141592653589-e2eBotKq7Lw2Xe9Rt4Yu6Io1Pa3Sd"
+SIGNING_SECRET = "5e2ea7c4b19d3f08e6a1c2b7d94f0e3a"
+"""32 hex characters, as Slack's are: nothing marks it as a secret but its value."""
+OPENAI_KEY = "sk-proj-e2eTestKeyZq8vR2mT5xW9yB3nL6kP1cF4hJ7dG0sAuE2rT6yU9iO3pQ"
+SECRET_SETTINGS = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "OPENAI_API_KEY",
+    "OPENAI_WEBHOOK_SECRET",
+)
+"""The environment variables whose values must never appear in a log."""
+COMMANDS_PER_MINUTE = "10000"
+"""The suite's tests all act as the same few people against one process, faster than anyone
+types: only the flood tests keep the real per-person limit."""
 
 
 def free_port() -> int:
@@ -44,6 +59,7 @@ class BotProcess:
         return f"{self.url}/slack/events"
 
     def start(self, timeout: float = 30) -> None:
+        _remember(self)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [str(TUNEBOT), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
@@ -86,6 +102,43 @@ class BotProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def secrets(self) -> dict[str, str]:
+        """The credentials this process was given, by environment variable."""
+        return {name: self.env[name] for name in SECRET_SETTINGS if self.env.get(name)}
+
+
+_started: list[BotProcess] = []
+_started_lock = threading.Lock()
+
+
+def _remember(process: BotProcess) -> None:
+    with _started_lock:
+        if not any(known is process for known in _started):
+            _started.append(process)
+
+
+def leaked_secrets() -> list[str]:
+    """Where any process started so far wrote one of its credentials into its log, as
+    `path:line: VARIABLE: the line with the secret replaced by <VARIABLE>`.
+
+    A secret counts as leaked whole or by its last 16 characters (what is left of a token cut
+    short); the few characters an API shows of a masked key are too short to count.
+    """
+    with _started_lock:
+        processes = list(_started)
+    found: list[str] = []
+    for process in processes:
+        secrets = process.secrets()
+        for number, line in enumerate(process.log().splitlines(), start=1):
+            for name, value in secrets.items():
+                pieces = {value, value[-16:]} if len(value) > 24 else {value}
+                if any(piece in line for piece in pieces):
+                    shown = line
+                    for piece in sorted(pieces, key=len, reverse=True):
+                        shown = shown.replace(piece, f"<{name}>")
+                    found.append(f"{process.log_path}:{number}: {name}: {shown}")
+    return found
+
 
 def bot_environment(
     *,
@@ -109,6 +162,7 @@ def bot_environment(
         "DATABASE_URL": database_url,
         "TUNEBOT_DATA_DIR": str(data_dir),
         "TUNEBOT_MAX_UPLOAD_MB": "5",
+        "TUNEBOT_USER_COMMANDS_PER_MINUTE": COMMANDS_PER_MINUTE,
     }
     env.update(extra or {})
     return env

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from finetuning.audit import AuditLog
 from finetuning.datasets.library import DatasetLibrary
 from finetuning.datasets.models import ModelCatalog, default_catalog
 from finetuning.follow.follower import Follower
@@ -77,7 +78,14 @@ def make_follower(
     clock: Clock,
 ) -> FollowerFactory:
     def build(page_size: int = 100) -> Follower:
-        return Follower(session_factory, provider, catalog, clock=clock, page_size=page_size)
+        return Follower(
+            session_factory,
+            provider,
+            catalog,
+            audit=AuditLog(session_factory),
+            clock=clock,
+            page_size=page_size,
+        )
 
     return build
 

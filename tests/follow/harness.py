@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from finetuning.audit import AuditLog
 from finetuning.datasets.engine import ValidationSettings
 from finetuning.datasets.library import DatasetLibrary, Origin, StoredDataset
 from finetuning.datasets.models import ModelCatalog, default_catalog
@@ -73,7 +74,9 @@ def provider_for(emu: OpenAIEmulator, *, max_retries: int = 0) -> Iterator[OpenA
 
 
 def library_in(factory: sessionmaker[Session], folder: Path) -> DatasetLibrary:
-    return DatasetLibrary(factory, folder / "data", ValidationSettings(workers=1))
+    return DatasetLibrary(
+        factory, folder / "data", ValidationSettings(workers=1), audit=AuditLog(factory)
+    )
 
 
 def service_for(
@@ -82,7 +85,9 @@ def service_for(
     provider: OpenAIProvider,
     catalog: ModelCatalog | None = None,
 ) -> JobService:
-    return JobService(factory, library, provider, catalog or default_catalog(), MODEL)
+    return JobService(
+        factory, library, provider, catalog or default_catalog(), MODEL, audit=AuditLog(factory)
+    )
 
 
 class Starter:

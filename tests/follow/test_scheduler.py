@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.scheduler import LEASE, FollowScheduler
+from finetuning.audit import AuditLog
 from finetuning.datasets.models import ModelCatalog
 from finetuning.follow.follower import Follower
 from finetuning.jobs.records import JobRecord
@@ -77,7 +78,9 @@ def replica(
         engines.append(engine)
         factory = make_session_factory(engine)
         notifier = Notifier()
-        follower = Follower(factory, provider, catalog, page_size=page_size)
+        follower = Follower(
+            factory, provider, catalog, audit=AuditLog(factory), page_size=page_size
+        )
         scheduler = FollowScheduler(follower, notifier, LeaseStore(factory), poll)
         built.append(scheduler)
         return scheduler, notifier

@@ -17,12 +17,14 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("events JOB", "a job's latest events and training metrics"),
     ("models", "the base models you can train and your fine-tuned models"),
     ("delete MODEL", "delete one of your fine-tuned models"),
+    ("budget", "this month's spending: spent, committed and left, for the team and for you"),
     (
         'use MODEL [system="…"] [temperature=T] [max_tokens=N]',
         "bind this channel to a model: mention me to talk to it; `use off` unbinds",
     ),
     ("ask [MODEL] QUESTION [--private]", "one question to a model (default: the bound one)"),
     ("compare MODEL_A MODEL_B QUESTION", "both models answer the same question side by side"),
+    ("audit [N|csv]", "admins only: the last N changes (20), or `csv`: 90 days to your DM"),
     ("help", "this message"),
 )
 

@@ -27,6 +27,7 @@ from handlers.slack.blocks.text import (
 
 STATUS_MARK = {
     "pending": ":hourglass_flowing_sand:",
+    "awaiting_approval": ":raised_hand:",
     "validating_files": ":mag:",
     "queued": ":hourglass:",
     "running": ":gear:",

@@ -13,16 +13,20 @@ from handlers.slack.blocks.jobs import job_status_blocks
 from handlers.slack.blocks.layout import context
 from handlers.slack.command_parser import CommandError, ParsedCommand, parse_command
 from handlers.slack.deps import SlackDeps
-from handlers.slack.tasks import ASK, BIND, COMMAND, COMPARE, START
+from handlers.slack.flood import turned_away
+from handlers.slack.tasks import ASK, AUDIT, BIND, COMMAND, COMPARE, START
 from handlers.slack.tasks.ask import ask_payload, compare_payload
 from handlers.slack.tasks.bind import bind_payload
 from handlers.slack.tasks.command import command_payload
 from handlers.slack.tasks.start import start_payload
+from handlers.slack.team import budget_answer, command_refusal
 
 
 def register(app: App, deps: SlackDeps) -> None:
     @app.command(deps.command)
     def on_command(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
+        if turned_away(deps.flood, command, ack):
+            return
         try:
             parsed = parse_command(command.get("text") or "")
         except CommandError as exc:
@@ -33,8 +37,14 @@ def register(app: App, deps: SlackDeps) -> None:
         user = str(command["user_id"])
         key = f"command:{team}:{command['trigger_id']}"
         response_url = command.get("response_url")
+        refusal = command_refusal(deps, parsed.name, team, user, channel)
+        if refusal is not None:
+            ack(text=refusal)
+            return
         if parsed.name == "help":
             ack(text=help_text(deps.command))
+        elif parsed.name == "budget":
+            ack(**budget_answer(deps, team, user))
         elif parsed.name in ("status", "list"):
             ack(**_status(deps, parsed, team, channel))
         elif parsed.name == "start":
@@ -102,7 +112,7 @@ def register(app: App, deps: SlackDeps) -> None:
         else:
             ack(text=_WORKING[parsed.name])
             deps.enqueue(
-                COMMAND,
+                AUDIT if parsed.name == "audit" else COMMAND,
                 key,
                 command_payload(
                     name=parsed.name,
@@ -128,6 +138,7 @@ _WORKING = {
     "delete": ":hourglass_flowing_sand: Asking OpenAI to delete it…",
     "events": ":hourglass_flowing_sand: Fetching the job's events…",
     "models": ":hourglass_flowing_sand: Fetching the models…",
+    "audit": ":hourglass_flowing_sand: Reading the audit log…",
 }
 
 

@@ -11,16 +11,19 @@ from slack_sdk import WebClient
 
 from finetuning.datasets.library import DatasetNotFoundError
 from finetuning.jobs import JobNotFoundError
+from finetuning.team import Action
 from handlers.slack.blocks.compare_modal import CALLBACK_ID as COMPARE_CALLBACK_ID
 from handlers.slack.blocks.compare_modal import compare_modal, submitted_question
 from handlers.slack.blocks.follow import COMPARE_BASE_ACTION, USE_MODEL_ACTION
 from handlers.slack.blocks.report import FIX_ACTION, START_ACTION
 from handlers.slack.blocks.start_modal import CALLBACK_ID, parse_start_submission, start_modal
 from handlers.slack.deps import SlackDeps
+from handlers.slack.flood import turned_away
 from handlers.slack.tasks import BIND, COMPARE, FIX, START
 from handlers.slack.tasks.ask import compare_payload
 from handlers.slack.tasks.bind import bind_payload
 from handlers.slack.tasks.start import start_payload
+from handlers.slack.team import team_refusal
 
 
 def register(app: App, deps: SlackDeps) -> None:
@@ -29,11 +32,17 @@ def register(app: App, deps: SlackDeps) -> None:
         ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient
     ) -> None:
         """Open the modal at once: its trigger expires three seconds after the click."""
+        if turned_away(deps.flood, body, ack, deps.client):
+            return
         ack()
         team = context.team_id or ""
         dataset_ref = str(body["actions"][0]["value"])
         channel = str(body["channel"]["id"])
         user = str(body["user"]["id"])
+        refusal = team_refusal(deps, Action.START, team, user, channel)
+        if refusal is not None:
+            client.chat_postEphemeral(channel=channel, user=user, text=refusal)
+            return
         try:
             deps.library.get(team, dataset_ref)
         except DatasetNotFoundError:
@@ -57,6 +66,8 @@ def register(app: App, deps: SlackDeps) -> None:
 
     @app.action(FIX_ACTION)
     def on_fix_button(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        if turned_away(deps.flood, body, ack, deps.client):
+            return
         ack()
         team = context.team_id or ""
         dataset_ref = str(body["actions"][0]["value"])
@@ -109,6 +120,8 @@ def register(app: App, deps: SlackDeps) -> None:
     @app.action(USE_MODEL_ACTION)
     def on_use_button(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         """Bind the channel the notice is in to the job's model (one binding per click)."""
+        if turned_away(deps.flood, body, ack, deps.client):
+            return
         ack()
         team = context.team_id or ""
         job_ref = str(body["actions"][0]["value"])
@@ -129,6 +142,8 @@ def register(app: App, deps: SlackDeps) -> None:
     def on_compare_button(
         ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient
     ) -> None:
+        if turned_away(deps.flood, body, ack, deps.client):
+            return
         ack()
         team = context.team_id or ""
         channel = str(body["channel"]["id"])

@@ -6,7 +6,9 @@ from functools import partial
 from typing import Any
 
 from handlers.slack.deps import SlackDeps
+from handlers.slack.tasks.approve import run_decision
 from handlers.slack.tasks.ask import run_ask, run_compare
+from handlers.slack.tasks.audit import run_audit
 from handlers.slack.tasks.bind import run_bind
 from handlers.slack.tasks.command import run_command
 from handlers.slack.tasks.fix import run_fix
@@ -22,6 +24,8 @@ BIND = "slack.bind"
 TALK = "slack.talk"
 ASK = "slack.ask"
 COMPARE = "slack.compare"
+AUDIT = "slack.audit"
+DECISION = "slack.decision"
 
 
 def task_handlers(deps: SlackDeps) -> dict[str, Any]:
@@ -32,6 +36,8 @@ def task_handlers(deps: SlackDeps) -> dict[str, Any]:
         FIX: partial(run_fix, deps),
         COMMAND: partial(run_command, deps),
         BIND: partial(run_bind, deps),
+        AUDIT: partial(run_audit, deps),
+        DECISION: partial(run_decision, deps),
     }
 
 

@@ -108,7 +108,7 @@ def _announce(deps: SlackDeps, payload: dict[str, Any], binding: Binding) -> Non
 
 def _unbind(deps: SlackDeps, payload: dict[str, Any]) -> None:
     removed = deps.bindings.unbind(
-        payload["team"], payload["channel"], thread_ts=payload["thread_ts"]
+        payload["team"], payload["channel"], thread_ts=payload["thread_ts"], by=payload["user"]
     )
     place = "this thread" if payload["thread_ts"] else "this channel"
     if removed is None:

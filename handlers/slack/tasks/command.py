@@ -35,17 +35,17 @@ def run_command(deps: SlackDeps, payload: dict[str, Any]) -> None:
             job = deps.jobs.cancel(team, argument, by=payload["user"])
             text = f":no_entry_sign: Cancelling `{job.short_id}` (now {job.status})."
         elif name == "pause":
-            job = deps.jobs.pause(team, argument)
+            job = deps.jobs.pause(team, argument, by=payload["user"])
             text = f":double_vertical_bar: Pausing `{job.short_id}` (now {job.status})."
         elif name == "resume":
-            job = deps.jobs.resume(team, argument)
+            job = deps.jobs.resume(team, argument, by=payload["user"])
             text = f":arrow_forward: Resuming `{job.short_id}` (now {job.status})."
         elif name == "events":
             text = _events(deps, team, argument)
         elif name == "models":
             text = _models(deps.catalog, [m.id for m in deps.provider.list_fine_tuned_models()])
         elif name == "delete":
-            deleted = deps.provider.delete_model(argument)
+            deleted = deps.jobs.delete_model(team, argument, by=payload["user"])
             text = f":wastebasket: Deleted `{argument}`." if deleted else f"`{argument}` remains."
         else:
             raise ValueError(f"unknown durable command {name!r}")

@@ -7,9 +7,12 @@ from typing import Any
 from finetuning.jobs import JobRecord, StartRefusedError, StartRequest
 from finetuning.provider import ProviderError
 from finetuning.tasks import RetryLaterError
+from finetuning.team import Action
 from handlers.slack.blocks.jobs import job_failed_to_start_blocks, job_started_blocks
 from handlers.slack.deps import SlackDeps
+from handlers.slack.tasks.approve import request_approval
 from handlers.slack.tasks.slack_calls import slack_transient_as_retry
+from handlers.slack.team import team_refusal
 
 
 def start_payload(
@@ -39,6 +42,13 @@ def run_start(deps: SlackDeps, payload: dict[str, Any]) -> None:
         seed=fields.get("seed"),
     )
     with slack_transient_as_retry():
+        # The listeners refuse at once; this covers every way in (the modal, a retried task).
+        refusal = team_refusal(
+            deps, Action.START, payload["team"], payload["user"], payload.get("channel")
+        )
+        if refusal is not None:
+            _tell_user(deps, payload, refusal)
+            return
         try:
             outcome = deps.jobs.start(request)
         except StartRefusedError as refused:
@@ -53,6 +63,9 @@ def run_start(deps: SlackDeps, payload: dict[str, Any]) -> None:
         job = outcome.job
         if job.status_message_ts is not None:
             return  # announced by an earlier run of this task
+        if job.status == "awaiting_approval":
+            request_approval(deps, job, payload)
+            return
         if job.status == "failed":
             text, blocks = job_failed_to_start_blocks(job.error_message or "refused", None)
         else:

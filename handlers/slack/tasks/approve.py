@@ -1,0 +1,188 @@
+"""Approvals in Slack: asking the admins, then acting on the first admin's decision.
+
+The request goes to TUNEBOT_ADMIN_CHANNEL, else as a direct message to each TUNEBOT_ADMINS
+person, else (nobody named) into the requester's thread, where a workspace admin can click. Each
+posted request is recorded before the next, so a retried task does not ask anyone twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from finetuning.jobs import JobRecord
+from finetuning.provider import ProviderError
+from finetuning.tasks import RetryLaterError
+from finetuning.team.approvals import Decision
+from handlers.slack.blocks.jobs import job_failed_to_start_blocks, job_started_blocks
+from handlers.slack.blocks.layout import section, to_dicts
+from handlers.slack.blocks.team import (
+    approval_outcome_blocks,
+    approval_request_blocks,
+    awaiting_text,
+    decided_text,
+    rejected_notice,
+)
+from handlers.slack.deps import SlackDeps
+from handlers.slack.slack_errors import is_transient
+from handlers.slack.tasks.slack_calls import slack_transient_as_retry
+
+log = logging.getLogger(__name__)
+
+
+def decision_payload(
+    *, team: str, job_id: int, decision: Decision, by: str, waiting_ts: str | None
+) -> dict[str, Any]:
+    """The task payload after an admin's click; `waiting_ts` is the requester's message."""
+    return {
+        "team": team,
+        "job_id": job_id,
+        "decision": decision.value,
+        "by": by,
+        "waiting_ts": waiting_ts,
+    }
+
+
+def request_approval(deps: SlackDeps, job: JobRecord, payload: dict[str, Any]) -> None:
+    """Ask the admins (once each), then tell the requester the job waits."""
+    threshold = deps.approvals.threshold_usd
+    destinations = _destinations(deps)
+    asked = {request.channel for request in deps.approvals.requests(job.id)}
+    text, blocks = approval_request_blocks(job, threshold)
+    for channel in destinations:
+        if channel in asked:
+            continue
+        posted = deps.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        deps.approvals.record_request(job.id, str(posted["channel"]), str(posted["ts"]))
+    if deps.admin_channel:
+        where = f"the admins in <#{deps.admin_channel}>"
+    else:
+        where = deps.admins.contacts(job.workspace_id)
+    waiting = awaiting_text(job, threshold, where)
+    where_asked = job.channel_id or payload.get("channel")
+    if where_asked is None:
+        deps.client.chat_postMessage(channel=payload["user"], text=waiting)
+        return
+    if destinations:
+        posted_blocks = to_dicts([section(waiting)])
+    else:  # nobody named: the admins who can see this thread decide here
+        posted_blocks = to_dicts([section(waiting)]) + blocks[1:]
+    posted = deps.client.chat_postMessage(
+        channel=where_asked, thread_ts=job.thread_ts, text=waiting, blocks=posted_blocks
+    )
+    if not destinations:
+        deps.approvals.record_request(job.id, str(posted["channel"]), str(posted["ts"]))
+    deps.jobs.mark_announced(job.id, str(posted["ts"]))
+
+
+def _destinations(deps: SlackDeps) -> list[str]:
+    """Where requests go: the admin channel, or each configured admin's direct messages."""
+    if deps.admin_channel:
+        return [deps.admin_channel]
+    found: list[str] = []
+    for user in deps.admins.configured:
+        opened = deps.client.conversations_open(users=user)
+        found.append(str(opened["channel"]["id"]))
+    return found
+
+
+def run_decision(deps: SlackDeps, payload: dict[str, Any]) -> None:
+    """Act on a decision already recorded: submit and announce, or tell the requester no."""
+    decision = Decision(payload["decision"])
+    with slack_transient_as_retry():
+        if decision is Decision.APPROVED:
+            job = _submit(deps, payload)
+        else:
+            job = deps.jobs.get(payload["team"], f"job-{payload['job_id']}")
+            _tell_requester(deps, job, payload, rejected_notice(job, payload["by"]))
+        _show_on_requests(deps, job, payload)
+
+
+def _submit(deps: SlackDeps, payload: dict[str, Any]) -> JobRecord:
+    job_id = int(payload["job_id"])
+    try:
+        job = deps.approvals.submit(job_id).job
+    except ProviderError as error:
+        if error.retryable:
+            raise RetryLaterError(error.message) from error
+        job = deps.jobs.get(payload["team"], f"job-{job_id}")
+        text, blocks = job_failed_to_start_blocks(error.message, error.hint)
+        _announce_once(deps, job, payload, text, blocks)
+        return job
+    if job.status == "failed":
+        text, blocks = job_failed_to_start_blocks(job.error_message or "refused", None)
+    else:
+        text, blocks = job_started_blocks(job, command=deps.command)
+    _announce_once(deps, job, payload, text, blocks)
+    return job
+
+
+def _announce_once(
+    deps: SlackDeps,
+    job: JobRecord,
+    payload: dict[str, Any],
+    text: str,
+    blocks: list[dict[str, Any]],
+) -> None:
+    """Post the start in the requester's thread, as any start is announced, unless an earlier
+    run of this task did (the job's message is then no longer the waiting one)."""
+    waiting = payload.get("waiting_ts")
+    if job.channel_id is None:
+        return
+    if job.status_message_ts is None or job.status_message_ts == waiting:
+        posted = deps.client.chat_postMessage(
+            channel=job.channel_id, thread_ts=job.thread_ts, text=text, blocks=blocks
+        )
+        deps.jobs.mark_announced(job.id, str(posted["ts"]))
+    # After the announcement took over as the job's message, so the follower's progress edits
+    # go there and this edit stays.
+    _edit_waiting(deps, job, payload)
+
+
+def _tell_requester(deps: SlackDeps, job: JobRecord, payload: dict[str, Any], text: str) -> None:
+    _edit_waiting(deps, job, payload)
+    if job.channel_id is None:
+        if job.started_by:
+            deps.client.chat_postMessage(channel=job.started_by, text=text)
+        return
+    deps.client.chat_postMessage(channel=job.channel_id, thread_ts=job.thread_ts, text=text)
+
+
+def _edit_waiting(deps: SlackDeps, job: JobRecord, payload: dict[str, Any]) -> None:
+    """The requester's "waiting for approval" message now says what was decided."""
+    waiting = payload.get("waiting_ts")
+    if not waiting or job.channel_id is None:
+        return
+    text = decided_text(job, Decision(payload["decision"]), payload["by"])
+    _update(deps, job.channel_id, str(waiting), text, to_dicts([section(text)]))
+
+
+def _show_on_requests(deps: SlackDeps, job: JobRecord, payload: dict[str, Any]) -> None:
+    """Replace the buttons on every request message with the decision (the requester's own
+    message, when it carried them, was edited already)."""
+    text, blocks = approval_outcome_blocks(job, Decision(payload["decision"]), payload["by"])
+    for request in deps.approvals.requests(job.id):
+        if request.ts != payload.get("waiting_ts"):
+            _update(deps, request.channel, request.ts, text, blocks)
+
+
+def show_decision_on(
+    deps: SlackDeps, job: JobRecord, decision: Decision, by: str | None, channel: str, ts: str
+) -> None:
+    """One request message shows a decision taken elsewhere (a late click on it)."""
+    text, blocks = approval_outcome_blocks(job, decision, by)
+    _update(deps, channel, ts, text, blocks)
+
+
+def _update(
+    deps: SlackDeps, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]
+) -> None:
+    """Edit a message; one that is gone (deleted, channel archived) is not worth a retry."""
+    try:
+        deps.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+    except SlackApiError as exc:
+        if is_transient(exc):
+            raise
+        log.warning("could not update %s/%s: %s", channel, ts, exc)
