@@ -259,12 +259,4 @@ def _resolve(deps: SlackDeps, payload: dict[str, Any], refs: list[str]) -> list[
 
 def _private(deps: SlackDeps, payload: dict[str, Any], text: str) -> None:
     with slack_transient_as_retry():
-        if payload.get("response_url"):
-            respond_privately(deps, payload, text)
-        else:
-            deps.client.chat_postEphemeral(
-                channel=payload["channel"],
-                user=payload["user"],
-                thread_ts=payload.get("thread_ts"),
-                text=text,
-            )
+        respond_privately(deps, payload, text)

@@ -134,16 +134,8 @@ def _post(deps: SlackDeps, payload: dict[str, Any], text: str) -> None:
 def _refuse(deps: SlackDeps, payload: dict[str, Any], text: str) -> None:
     """Only the person who asked sees why it did not work; `text` is mrkdwn already."""
     with slack_transient_as_retry():
-        if payload.get("response_url"):
-            respond_privately(deps, payload, text)
-            return
         try:
-            deps.client.chat_postEphemeral(
-                channel=payload["channel"],
-                user=payload["user"],
-                thread_ts=payload["thread_ts"] or None,
-                text=text,
-            )
+            respond_privately(deps, payload, text)
         except SlackApiError as error:
             if error.response.get("error") != "user_not_in_channel":
                 raise

@@ -60,7 +60,8 @@ def run_command(deps: SlackDeps, payload: dict[str, Any]) -> None:
 
 
 def respond_privately(deps: SlackDeps, payload: dict[str, Any], text: str) -> None:
-    """Answer through the command's response_url (private), or ephemerally if it is gone."""
+    """Answer through the command's response_url (private), or ephemerally (in the payload's
+    thread, if it names one) when there is none or it is gone."""
     response_url = payload.get("response_url")
     if response_url:
         try:
@@ -68,7 +69,12 @@ def respond_privately(deps: SlackDeps, payload: dict[str, Any], text: str) -> No
             return
         except httpx.HTTPError:
             pass
-    deps.client.chat_postEphemeral(channel=payload["channel"], user=payload["user"], text=text)
+    deps.client.chat_postEphemeral(
+        channel=payload["channel"],
+        user=payload["user"],
+        thread_ts=payload.get("thread_ts") or None,
+        text=text,
+    )
 
 
 def _events(deps: SlackDeps, team: str, ref: str) -> str:
