@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from finetuning.audit import AuditLog
+from finetuning.credentials import Accounts
 from finetuning.datasets.engine import ValidationSettings
 from finetuning.datasets.library import DatasetLibrary, Origin, StoredDataset
 from finetuning.datasets.models import default_catalog
@@ -218,11 +219,13 @@ def jobs_service(
     return JobService(
         factory,
         library,
-        provider,
+        Accounts.fixed(provider),
         default_catalog(),
         DEFAULT_MODEL,
         audit=audit,
-        budgets=BudgetBook(factory, BudgetLimits(workspace_usd, user_usd)),
+        # The book's month is the seeded jobs' month, not the calendar's: a test must not
+        # depend on the day it runs.
+        budgets=BudgetBook(factory, BudgetLimits(workspace_usd, user_usd), clock=lambda: NOW),
         approval_usd=approval_usd,
     )
 
@@ -648,7 +651,7 @@ def test_the_actual_cost_replaces_the_estimate_when_the_job_ends(
     during = book.status("T1", "U1").workspace
 
     finished = emu.finish(job.provider_job_id, "succeeded")
-    Follower(session_factory, provider, default_catalog(), audit=audit).poll_once()
+    Follower(session_factory, Accounts.fixed(provider), default_catalog(), audit=audit).poll_once()
     after = book.status("T1", "U1").workspace
 
     price = default_catalog().resolve(DEFAULT_MODEL).training_usd_per_million
