@@ -38,8 +38,16 @@ class Application:
         self.clock = lifecycle.Clock(self.state)
         self.webhooks = WebhookSender(self.state)
         self.control_routes: list[Route] = []
+        self.accounts: dict[str, Application] = {}
+        """Other accounts served at the same address, by API key: as at OpenAI, the key
+        alone decides whose jobs, files and models a request sees."""
 
     def handle(self, request: Request) -> Response:
+        if self.accounts and not request.path.startswith(CONTROL_PREFIX):
+            _, _, key = request.headers.get("authorization", "").partition(" ")
+            account = self.accounts.get(key.strip())
+            if account is not None:
+                return account.handle(request)
         self.log.record(request.method, request.path, request.query_string)
         try:
             if request.path.startswith(CONTROL_PREFIX):

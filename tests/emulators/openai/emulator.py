@@ -107,10 +107,47 @@ class OpenAIEmulator:
         self._address = (host, port)
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._host: OpenAIEmulator | None = None
+        self._accounts: list[OpenAIEmulator] = []
+
+    def add_account(
+        self,
+        api_key: str,
+        *,
+        organization: str,
+        script: ScriptChoice | None = None,
+        seed: int | None = None,
+    ) -> OpenAIEmulator:
+        """Another OpenAI account (organization) served at this emulator's address.
+
+        Requests with `api_key` see only that account's jobs, files and models, and this
+        account's key sees none of its: how two workspaces with keys of their own are kept
+        apart. The returned emulator has every control of this one (script, faults, the log,
+        job moves) for its own account. Its id generator is seeded apart from this one's,
+        so the two never hand out the same id.
+        """
+        if api_key == self.api_key or api_key in self.app.accounts:
+            raise ValueError("that key already belongs to an account here")
+        account = OpenAIEmulator(
+            api_key,
+            organization=organization,
+            script=script or self.script,
+            speed=self.speed,
+            seed=seed if seed is not None else len(self.app.accounts) + 1,
+        )
+        account._host = self
+        account.app.state.config.organization_id = f"org-{organization}"
+        self.app.accounts[api_key] = account.app
+        self._accounts.append(account)
+        if self._server is not None:
+            account._start_clocks()
+        return account
 
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> OpenAIEmulator:
+        if self._host is not None:
+            raise RuntimeError("an added account runs with the emulator it was added to")
         if self._server is not None:
             raise RuntimeError("the emulator is already running")
         self._server = EmulatorHTTPServer(self._address, self.app)
@@ -121,11 +158,18 @@ class OpenAIEmulator:
             daemon=True,
         )
         self._thread.start()
-        self.app.clock.start()
-        self.app.webhooks.start()
+        self._start_clocks()
+        for account in self._accounts:
+            account._start_clocks()
         return self
 
+    def _start_clocks(self) -> None:
+        self.app.clock.start()
+        self.app.webhooks.start()
+
     def stop(self) -> None:
+        for account in self._accounts:
+            account.stop()
         state = self.app.state
         with state.changed:
             state.stopping.set()
@@ -153,6 +197,8 @@ class OpenAIEmulator:
 
     @property
     def port(self) -> int:
+        if self._host is not None:
+            return self._host.port
         if self._server is None:
             raise RuntimeError("the emulator is not running")
         return int(self._server.server_address[1])
@@ -160,7 +206,8 @@ class OpenAIEmulator:
     @property
     def url(self) -> str:
         """The server root (control paths live under `/_emulator/`)."""
-        return f"http://{self._address[0]}:{self.port}"
+        host = self._host._address[0] if self._host is not None else self._address[0]
+        return f"http://{host}:{self.port}"
 
     @property
     def base_url(self) -> str:
