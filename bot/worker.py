@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from finetuning.tasks import ATTEMPT, RetryLaterError
-from storage.tasks import TaskQueue
+from storage.tasks import ClaimedTask, TaskQueue
 
 log = logging.getLogger(__name__)
 
@@ -126,22 +126,20 @@ class TaskRunner:
                 # effect (a posted message) already happened before doing it again.
                 self._handlers[task.kind]({**task.payload, ATTEMPT: task.attempts})
             except RetryLaterError as exc:
-                self._retry_or_fail(task_id, task.attempts, str(exc), exc.delay)
+                self._retry_or_fail(task, str(exc), exc.delay)
             except Exception as exc:
                 log.exception("task %s (%s) failed", task.key, task.kind)
-                self._retry_or_fail(task_id, task.attempts, repr(exc), None)
+                self._retry_or_fail(task, repr(exc), None)
             else:
-                self._queue.complete(task_id)
+                self._queue.complete(task_id, task.payload)
         except Exception:
             log.exception("task %s could not be run", task_id)
         finally:
             with self._lock:
                 self._in_flight.discard(task_id)
 
-    def _retry_or_fail(
-        self, task_id: int, attempts: int, error: str, delay: timedelta | None
-    ) -> None:
-        if attempts >= MAX_ATTEMPTS:
-            self._queue.fail(task_id, error)
+    def _retry_or_fail(self, task: ClaimedTask, error: str, delay: timedelta | None) -> None:
+        if task.attempts >= MAX_ATTEMPTS:
+            self._queue.fail(task.id, error, task.payload)
         else:
-            self._queue.retry(task_id, error, delay or backoff(attempts))
+            self._queue.retry(task.id, error, delay or backoff(task.attempts))

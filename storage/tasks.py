@@ -19,6 +19,11 @@ from storage.models import Task, TaskStatus
 from storage.process import ProcessIdentity
 from storage.types import utcnow
 
+SEALED_PREFIX = "sealed_"
+"""Payload fields named so hold a secret (sealed, e.g. a workspace's API key on its way to
+being checked): kept while the task may still run, dropped when it ends, so a finished task
+does not keep a copy of a key that is later replaced or removed."""
+
 
 @dataclass(frozen=True)
 class ClaimedTask:
@@ -122,12 +127,13 @@ class TaskQueue:
                 )
             ]
 
-    def complete(self, task_id: int) -> None:
-        self._finish(task_id, TaskStatus.DONE, None)
+    def complete(self, task_id: int, payload: dict[str, Any] | None = None) -> None:
+        """Mark a task done; pass its `payload` to have sealed fields dropped with it."""
+        self._finish(task_id, TaskStatus.DONE, None, payload)
 
-    def fail(self, task_id: int, error: str) -> None:
-        """Give up on a task for good, keeping why."""
-        self._finish(task_id, TaskStatus.FAILED, error)
+    def fail(self, task_id: int, error: str, payload: dict[str, Any] | None = None) -> None:
+        """Give up on a task for good, keeping why (and dropping sealed fields of `payload`)."""
+        self._finish(task_id, TaskStatus.FAILED, error, payload)
 
     def retry(self, task_id: int, error: str, delay: timedelta) -> None:
         """Release the task to run again after `delay`."""
@@ -171,10 +177,19 @@ class TaskQueue:
         with self._factory() as session:
             return session.scalar(select(Task.status).where(Task.id == task_id))
 
-    def _finish(self, task_id: int, status: TaskStatus, error: str | None) -> None:
+    def _finish(
+        self,
+        task_id: int,
+        status: TaskStatus,
+        error: str | None,
+        payload: dict[str, Any] | None,
+    ) -> None:
+        values: dict[str, Any] = {"status": status.value, "last_error": error, "locked_until": None}
+        if payload is not None and any(_sealed(field) for field in payload):
+            values["payload"] = {key: value for key, value in payload.items() if not _sealed(key)}
         with self._factory.begin() as session:
-            session.execute(
-                update(Task)
-                .where(Task.id == task_id)
-                .values(status=status.value, last_error=error, locked_until=None)
-            )
+            session.execute(update(Task).where(Task.id == task_id).values(**values))
+
+
+def _sealed(field: str) -> bool:
+    return field.startswith(SEALED_PREFIX)

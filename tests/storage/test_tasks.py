@@ -5,6 +5,9 @@ import sys
 import threading
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from storage.models import Task
 from storage.process import ProcessIdentity
 from storage.tasks import TaskQueue
 
@@ -71,6 +74,26 @@ def test_failed_tasks_keep_their_error_and_never_run_again(session_factory):
     queue.fail(task_id, "boom")
     assert queue.status(task_id) == "failed"
     assert queue.due() == []
+
+
+def test_sealed_fields_are_kept_while_a_task_may_run_and_dropped_when_it_ends(session_factory):
+    queue = TaskQueue(session_factory)
+    done, _ = queue.enqueue("key", "key:1", {"team": "T1", "sealed_key": "gAAAA-one"})
+    failed, _ = queue.enqueue("key", "key:2", {"team": "T1", "sealed_key": "gAAAA-two"})
+    first = queue.claim(done)
+    second = queue.claim(failed)
+    assert first is not None and second is not None
+    assert first.payload["sealed_key"] == "gAAAA-one"
+    queue.retry(failed, "later", timedelta(seconds=-1))
+    retried = queue.claim(failed)
+    assert retried is not None and retried.payload["sealed_key"] == "gAAAA-two"
+
+    queue.complete(done, first.payload)
+    queue.fail(failed, "gave up", retried.payload)
+
+    with session_factory() as session:
+        payloads = dict(session.execute(select(Task.key, Task.payload)).all())
+    assert payloads == {"key:1": {"team": "T1"}, "key:2": {"team": "T1"}}
 
 
 def _dead_pid() -> int:
