@@ -388,3 +388,19 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(json_column_type(none_as_null=True))
     cost_usd: Mapped[Decimal | None] = mapped_column(Numeric(12, 4))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
+
+
+class WorkspaceCredential(Base):
+    """A workspace's own OpenAI API key, sealed with the operator's secret key (Fernet).
+
+    Only the sealed form is stored: a database dump or backup does not hand out the key, and
+    a change of `TUNEBOT_SECRET_KEY` without the old one makes every key unreadable rather
+    than readable by the wrong party.
+    """
+
+    __tablename__ = "workspace_credentials"
+
+    workspace_id: Mapped[str] = mapped_column(String, primary_key=True)
+    sealed_openai_key: Mapped[str] = mapped_column(Text)
+    set_by: Mapped[str] = mapped_column(String)
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
