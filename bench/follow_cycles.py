@@ -31,6 +31,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from finetuning.audit import AuditLog
+from finetuning.credentials import Accounts
 from finetuning.datasets.models import default_catalog
 from finetuning.follow.follower import Follower
 from finetuning.provider import OpenAIProvider, ProviderSettings, make_client
@@ -159,7 +160,7 @@ def cycle_rig(size: int, folder: Path) -> Iterator[CycleRig]:
                 provider = OpenAIProvider(client, settings)
                 follower = Follower(
                     factory,
-                    provider,
+                    Accounts.fixed(provider),
                     default_catalog(),
                     audit=AuditLog(factory),
                     page_size=PAGE_SIZE,

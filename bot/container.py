@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import httpx
+import openai
 from slack_bolt import App
 from sqlalchemy import Engine
 
@@ -22,6 +23,7 @@ from finetuning.conversations import (
     ModelResolver,
     Talk,
 )
+from finetuning.credentials import Accounts, SecretBox, WorkspaceKeys
 from finetuning.datasets.engine import ValidationSettings
 from finetuning.datasets.library import DatasetLibrary
 from finetuning.datasets.models import default_catalog
@@ -30,7 +32,7 @@ from finetuning.follow.follower import Follower
 from finetuning.follow.outbox import Outbox
 from finetuning.jobs import JobService
 from finetuning.overview import HomeViewers
-from finetuning.provider import ChatProvider, OpenAIProvider, ProviderSettings, make_client
+from finetuning.provider import ProviderSettings
 from finetuning.provider.webhooks import WebhookRejectedError, job_from_webhook
 from finetuning.team import BudgetBook, BudgetLimits, TeamPolicy
 from finetuning.team.approvals import Approvals
@@ -92,14 +94,25 @@ def build_runtime(settings: Settings) -> Runtime:
         ),
         audit=audit,
     )
-    provider_settings = ProviderSettings(
-        api_key=settings.openai_api_key or "",
-        base_url=settings.openai_base_url,
-        organization=settings.openai_org_id,
-        project=settings.openai_project_id,
+    keys = WorkspaceKeys(
+        factory,
+        SecretBox(settings.tunebot_secret_key) if settings.tunebot_secret_key else None,
+        audit=audit,
     )
-    openai_client = make_client(provider_settings)
-    provider = OpenAIProvider(openai_client, provider_settings)
+    accounts = Accounts(
+        keys,
+        operator=(
+            ProviderSettings(
+                api_key=settings.openai_api_key,
+                base_url=settings.openai_base_url,
+                organization=settings.openai_org_id,
+                project=settings.openai_project_id,
+            )
+            if settings.openai_api_key
+            else None
+        ),
+        base_url=settings.openai_base_url,
+    )
     budgets = BudgetBook(
         factory,
         BudgetLimits(
@@ -110,7 +123,7 @@ def build_runtime(settings: Settings) -> Runtime:
     jobs = JobService(
         factory,
         library,
-        provider,
+        accounts,
         catalog,
         settings.tunebot_default_model,
         audit=audit,
@@ -122,8 +135,7 @@ def build_runtime(settings: Settings) -> Runtime:
     if released:
         log.info("resuming %d task(s) a previous run on this host left unfinished", released)
     runner = TaskRunner(queue, {}, workers=settings.tunebot_task_workers)
-    chat = ChatProvider(openai_client)
-    resolver = ModelResolver(jobs, catalog, chat)
+    resolver = ModelResolver(jobs, catalog, accounts)
     token = settings.slack_bot_token or ""
     client = make_web_client(token, settings.slack_api_url)
     deps = SlackDeps(
@@ -131,7 +143,8 @@ def build_runtime(settings: Settings) -> Runtime:
         bot_token=token,
         library=library,
         jobs=jobs,
-        provider=provider,
+        accounts=accounts,
+        keys=keys,
         catalog=catalog,
         default_model=settings.tunebot_default_model,
         enqueue=runner.enqueue,
@@ -142,7 +155,7 @@ def build_runtime(settings: Settings) -> Runtime:
         bindings=BindingStore(factory, audit=audit),
         conversations=ConversationStore(factory),
         resolver=resolver,
-        talk=Talk(chat, ModelProfiles(factory, catalog), resolver),
+        talk=Talk(accounts, ModelProfiles(factory, catalog), resolver),
         streamer=ReplyStreamer(
             client,
             NativeStreamingMemo(),
@@ -166,11 +179,11 @@ def build_runtime(settings: Settings) -> Runtime:
         jobs=jobs,
         outbox=Outbox(factory),
         factory=factory,
-        provider=provider,
+        accounts=accounts,
         home=home,
     )
     scheduler = FollowScheduler(
-        Follower(factory, provider, catalog, audit=audit),
+        Follower(factory, accounts, catalog, audit=audit),
         notifier.run,
         LeaseStore(factory),
         poll_seconds=settings.tunebot_poll_seconds,
@@ -178,10 +191,13 @@ def build_runtime(settings: Settings) -> Runtime:
     webhook: WebhookHandler | None = None
     secret = settings.openai_webhook_secret
     if secret:
+        # Verifying a delivery needs only the secret; the SDK wants a client to hang the
+        # method on, and this one never sends a request, so it needs no real key.
+        verifier = openai.OpenAI(api_key="webhook-verification-only")
 
         def webhook(body: bytes, headers: dict[str, str]) -> int:
             try:
-                job_id = job_from_webhook(openai_client, body, headers, secret)
+                job_id = job_from_webhook(verifier, body, headers, secret)
             except WebhookRejectedError as exc:
                 log.warning("refused an OpenAI webhook delivery: %s", exc)
                 return 400

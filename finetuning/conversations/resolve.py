@@ -8,9 +8,9 @@ The job lookup is JobService's own, so "which references name a job" has one ans
 from __future__ import annotations
 
 from finetuning.conversations.errors import ModelNotFoundError, ModelNotReadyError
+from finetuning.credentials import Accounts
 from finetuning.datasets.models import ModelCatalog, UnknownModelError
 from finetuning.jobs import JobNotFoundError, JobService
-from finetuning.provider import ChatProvider
 from storage.models import JobStatus
 
 FINE_TUNED_PREFIX = "ft:"
@@ -19,10 +19,10 @@ FINE_TUNED_PREFIX = "ft:"
 class ModelResolver:
     """Resolves model references within one workspace (jobs of other workspaces are unknown)."""
 
-    def __init__(self, jobs: JobService, catalog: ModelCatalog, chat: ChatProvider) -> None:
+    def __init__(self, jobs: JobService, catalog: ModelCatalog, accounts: Accounts) -> None:
         self._jobs = jobs
         self._catalog = catalog
-        self._chat = chat
+        self._accounts = accounts
 
     def resolve_model(self, workspace_id: str, ref: str) -> str:
         """The model id `ref` stands for.
@@ -35,7 +35,7 @@ class ModelResolver:
         if not wanted:
             raise ModelNotFoundError(ref, "name a model: a fine-tuned id, a base model or a job")
         if wanted.startswith(FINE_TUNED_PREFIX):
-            return self._existing(wanted, wanted)
+            return self._existing(workspace_id, wanted, wanted)
         try:
             return self._catalog.resolve(wanted).id
         except UnknownModelError:
@@ -50,10 +50,10 @@ class ModelResolver:
             ) from exc
         if job.status != JobStatus.SUCCEEDED.value or job.fine_tuned_model is None:
             raise ModelNotReadyError(wanted, job.short_id, job.status)
-        return self._existing(wanted, job.fine_tuned_model)
+        return self._existing(workspace_id, wanted, job.fine_tuned_model)
 
-    def _existing(self, ref: str, model: str) -> str:
-        if not self._chat.model_exists(model):
+    def _existing(self, workspace_id: str, ref: str, model: str) -> str:
+        if not self._accounts.for_workspace(workspace_id).chat.model_exists(model):
             raise ModelNotFoundError(
                 ref, f"`{model}` does not exist or this OpenAI account has no access to it"
             )

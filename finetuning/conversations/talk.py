@@ -30,6 +30,7 @@ from finetuning.conversations.prompt import (
 from finetuning.conversations.resolve import ModelResolver
 from finetuning.conversations.settings import ReplySettings
 from finetuning.conversations.store import Conversation
+from finetuning.credentials import Accounts
 from finetuning.datasets.models import UnknownModelError
 from finetuning.provider import ChatProvider, ProviderError, ReplyStream, Usage
 from finetuning.provider.errors import HINT_QUOTA, HINT_SERVICE
@@ -157,9 +158,9 @@ class Talk:
     """Replies from models: to a conversation, or to a one-off question."""
 
     def __init__(
-        self, chat: ChatProvider, profiles: ModelProfiles, resolver: ModelResolver | None = None
+        self, accounts: Accounts, profiles: ModelProfiles, resolver: ModelResolver | None = None
     ) -> None:
-        self._chat = chat
+        self._accounts = accounts
         self._profiles = profiles
         self._resolver = resolver
 
@@ -200,17 +201,19 @@ class Talk:
                     raise RuntimeError("Talk was built without a ModelResolver; use reply()")
                 model = self._resolver.resolve_model(workspace_id, model)
             profile = self._profiles.profile(workspace_id, model)
-            return (yield from self._talk(profile, settings, history))
+            chat = self._accounts.for_workspace(workspace_id).chat
+            return (yield from self._talk(chat, profile, settings, history))
         except Exception as exc:
             error = talk_error(exc, model)
             if error is None:
                 raise
             raise error from exc
 
+    @staticmethod
     def _start_chat(
-        self, profile: ModelProfile, settings: ReplySettings, prompt: ChatPrompt
+        chat: ChatProvider, profile: ModelProfile, settings: ReplySettings, prompt: ChatPrompt
     ) -> ReplyStream:
-        return self._chat.stream_chat(
+        return chat.stream_chat(
             profile.model,
             prompt.messages,
             temperature=settings.temperature,
@@ -218,12 +221,16 @@ class Talk:
         )
 
     def _talk(
-        self, profile: ModelProfile, settings: ReplySettings, history: Sequence[Said]
+        self,
+        chat: ChatProvider,
+        profile: ModelProfile,
+        settings: ReplySettings,
+        history: Sequence[Said],
     ) -> Generator[str, None, TalkResult]:
         if profile.endpoint == "chat":
             prompt = chat_prompt(profile, settings, history)
             try:
-                reply = self._start_chat(profile, settings, prompt)
+                reply = self._start_chat(chat, profile, settings, prompt)
             except ProviderError as refused:
                 # Our table of context windows can be wrong for a model (a deployment behind a
                 # gateway, a newer snapshot): the API says the real one, so trim to that.
@@ -232,11 +239,11 @@ class Talk:
                     raise
                 profile = replace(profile, base=replace(profile.base, context_window=window))
                 prompt = chat_prompt(profile, settings, history)
-                reply = self._start_chat(profile, settings, prompt)
+                reply = self._start_chat(chat, profile, settings, prompt)
             return (yield from _relay(profile, reply, prompt.dropped))
         legacy = completion_prompt(profile, settings, history)
         if profile.classifier_labels is not None:
-            candidates = self._chat.classify(
+            candidates = chat.classify(
                 profile.model, legacy.text, stop=legacy.stop, top=CLASSIFIER_ALTERNATIVES
             )
             classification = _classification(candidates, profile.classifier_labels)
@@ -244,7 +251,7 @@ class Talk:
             if text:
                 yield text
             return TalkResult(profile.model, text, "stop", None, 0, classification)
-        reply = self._chat.stream_completion(
+        reply = chat.stream_completion(
             profile.model,
             legacy.text,
             stop=legacy.stop,

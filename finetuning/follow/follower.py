@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from finetuning.audit import SYSTEM, AuditLog
+from finetuning.credentials import Account, Accounts
 from finetuning.datasets.models import ModelCatalog, UnknownModelError
 from finetuning.provider import JobEventSnapshot, JobSnapshot, OpenAIProvider, ProviderError
 from storage.models import Job, JobEvent, JobStatus, Notice
@@ -55,6 +56,7 @@ class CycleStats:
 @dataclass(frozen=True)
 class _Followed:
     id: int
+    workspace_id: str
     provider_job_id: str
     status: str
     last_event_id: str | None
@@ -67,7 +69,7 @@ class Follower:
     def __init__(
         self,
         factory: sessionmaker[Session],
-        provider: OpenAIProvider,
+        accounts: Accounts,
         catalog: ModelCatalog,
         *,
         audit: AuditLog,
@@ -76,25 +78,60 @@ class Follower:
     ) -> None:
         self._factory = factory
         self._audit = audit
-        self._provider = provider
+        self._accounts = accounts
         self._catalog = catalog
         self._clock = clock
         self._page_size = page_size
 
     def poll_once(self) -> CycleStats:
-        """One cycle. Raises ProviderError when OpenAI cannot be read; nothing is lost then."""
+        """One cycle over every OpenAI account that has active jobs, one listing each.
+
+        Raises the first retryable ProviderError once every account had its turn (so the
+        scheduler backs off); an account that is down does not hold up the others, and nothing
+        is lost either way.
+        """
         stats = CycleStats()
         active = self._active()
         stats.active = len(active)
-        if not active:
-            return stats
-        snapshots = self._listed(active, stats)
+        outage: ProviderError | None = None
+        for account, jobs in self._by_account(active):
+            try:
+                self._poll_account(account.jobs, jobs, stats)
+            except ProviderError as exc:
+                if not exc.retryable:
+                    raise
+                log.warning("cannot follow the jobs of account %s now: %s", account.id, exc)
+                outage = outage or exc
+        if outage is not None:
+            raise outage
+        return stats
+
+    def _by_account(self, active: list[_Followed]) -> list[tuple[Account, list[_Followed]]]:
+        """Active jobs grouped by the account of their workspace (whose key alone sees them).
+
+        A workspace without a usable key keeps its jobs as they are: they are followed again
+        as soon as an admin sets a key.
+        """
+        found, missing = self._accounts.usable({job.workspace_id for job in active})
+        for workspace, why in missing.items():
+            log.warning("not following the jobs of workspace %s: %s", workspace, why)
+        groups: dict[str, tuple[Account, list[_Followed]]] = {}
+        for job in active:
+            account = found.get(job.workspace_id)
+            if account is not None:
+                groups.setdefault(account.id, (account, []))[1].append(job)
+        return list(groups.values())
+
+    def _poll_account(
+        self, provider: OpenAIProvider, active: list[_Followed], stats: CycleStats
+    ) -> None:
+        snapshots = self._listed(provider, active, stats)
         for job in active:
             snapshot = snapshots.get(job.provider_job_id)
             if snapshot is None:
                 stats.api_calls += 1
                 try:
-                    snapshot = self._provider.retrieve_job(job.provider_job_id)
+                    snapshot = provider.retrieve_job(job.provider_job_id)
                 except ProviderError as exc:
                     if exc.retryable:
                         raise
@@ -105,12 +142,11 @@ class Follower:
             changed = snapshot.status != job.status
             events: list[JobEventSnapshot] = []
             if changed or snapshot.status == JobStatus.RUNNING.value:
-                events = self._new_events(job, stats)
+                events = self._new_events(provider, job, stats)
             if changed or events:
                 finished = self._apply(job.id, snapshot, events)
                 stats.changed += 1
                 stats.finished += finished
-        return stats
 
     def refresh(self, provider_job_id: str) -> bool:
         """Bring one job up to date now (a webhook said it changed); False if it is not ours."""
@@ -118,22 +154,39 @@ class Follower:
             row = session.scalar(select(Job).where(Job.provider_job_id == provider_job_id))
             if row is None:
                 return False
-            job = _Followed(row.id, provider_job_id, row.status, row.last_event_id, row.created_at)
-        snapshot = self._provider.retrieve_job(provider_job_id)
-        events = self._new_events(job, CycleStats())
+            job = _Followed(
+                row.id,
+                row.workspace_id,
+                provider_job_id,
+                row.status,
+                row.last_event_id,
+                row.created_at,
+            )
+        provider = self._accounts.for_workspace(job.workspace_id).jobs
+        snapshot = provider.retrieve_job(provider_job_id)
+        events = self._new_events(provider, job, CycleStats())
         self._apply(job.id, snapshot, events)
         return True
 
     def _active(self) -> list[_Followed]:
         with self._factory() as session:
             rows = session.execute(
-                select(Job.id, Job.provider_job_id, Job.status, Job.last_event_id, Job.created_at)
+                select(
+                    Job.id,
+                    Job.workspace_id,
+                    Job.provider_job_id,
+                    Job.status,
+                    Job.last_event_id,
+                    Job.created_at,
+                )
                 .where(Job.status.in_(FOLLOWED), Job.provider_job_id.is_not(None))
                 .order_by(Job.id)
             )
-            return [_Followed(r[0], str(r[1]), r[2], r[3], r[4]) for r in rows]
+            return [_Followed(r[0], r[1], str(r[2]), r[3], r[4], r[5]) for r in rows]
 
-    def _listed(self, active: list[_Followed], stats: CycleStats) -> dict[str, JobSnapshot]:
+    def _listed(
+        self, provider: OpenAIProvider, active: list[_Followed], stats: CycleStats
+    ) -> dict[str, JobSnapshot]:
         """Page through the provider's jobs (newest first) until every active one was seen or
         the listing is older than the oldest of them."""
         wanted = {job.provider_job_id for job in active}
@@ -141,7 +194,7 @@ class Follower:
         found: dict[str, JobSnapshot] = {}
         after: str | None = None
         while wanted - found.keys():
-            page, has_more = self._provider.list_jobs(after=after, limit=self._page_size)
+            page, has_more = provider.list_jobs(after=after, limit=self._page_size)
             stats.api_calls += 1
             for snapshot in page:
                 if snapshot.id in wanted:
@@ -151,15 +204,15 @@ class Follower:
             after = page[-1].id
         return found
 
-    def _new_events(self, job: _Followed, stats: CycleStats) -> list[JobEventSnapshot]:
+    def _new_events(
+        self, provider: OpenAIProvider, job: _Followed, stats: CycleStats
+    ) -> list[JobEventSnapshot]:
         """Events since the last one stored, oldest first: pages back until it is reached, so a
         burst of steps between two cycles leaves no gap in the stored loss curve."""
         fresh: list[JobEventSnapshot] = []
         after: str | None = None
         for _ in range(MAX_EVENT_PAGES):
-            events = self._provider.list_events(
-                job.provider_job_id, limit=EVENTS_PER_FETCH, after=after
-            )
+            events = provider.list_events(job.provider_job_id, limit=EVENTS_PER_FETCH, after=after)
             stats.api_calls += 1
             for event in events:  # newest first
                 if event.id == job.last_event_id:

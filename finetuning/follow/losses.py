@@ -7,21 +7,23 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from finetuning.credentials import Accounts
 from finetuning.follow.metrics import LossPoint, parse_results_csv, points_from_events
 from finetuning.jobs.records import JobRecord
-from finetuning.provider import OpenAIProvider, ProviderError
+from finetuning.provider import ProviderError
 from storage.models import JobEvent
 
 log = logging.getLogger(__name__)
 
 
 def loss_points(
-    factory: sessionmaker[Session], provider: OpenAIProvider, job: JobRecord
+    factory: sessionmaker[Session], accounts: Accounts, job: JobRecord
 ) -> list[LossPoint]:
     """The results file is complete (every step, full validation loss); the events we kept
-    are the fallback when it cannot be fetched."""
+    are the fallback when it cannot be fetched (or the workspace's key is gone)."""
     if job.provider_job_id is not None:
         try:
+            provider = accounts.for_workspace(job.workspace_id).jobs
             snapshot = provider.retrieve_job(job.provider_job_id)
             if snapshot.result_files:
                 points = parse_results_csv(provider.result_file_content(snapshot.result_files[0]))

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from finetuning.audit import SYSTEM, AuditLog
+from finetuning.credentials import Accounts, NoOpenAIKeyError
 from finetuning.datasets.library import DatasetLibrary, StoredDataset
 from finetuning.datasets.models import ModelCatalog
 from finetuning.jobs.records import ACTIVE_STATUSES, JobRecord
@@ -54,7 +55,7 @@ class JobService:
         self,
         factory: sessionmaker[Session],
         library: DatasetLibrary,
-        provider: OpenAIProvider,
+        accounts: Accounts,
         catalog: ModelCatalog,
         default_model: str,
         *,
@@ -68,7 +69,7 @@ class JobService:
         self.approval_usd = approval_usd
         """Estimates above this wait for an admin's approval (`awaiting_approval`); None: never."""
         self._library = library
-        self._provider = provider
+        self._accounts = accounts
         self._catalog = catalog
         self._default_model = default_model
 
@@ -84,6 +85,10 @@ class JobService:
         existing = self._by_key(request.key)
         if existing is not None and existing.status != JobStatus.PENDING.value:
             return StartOutcome(existing, created=False)
+        try:
+            provider = self._accounts.for_workspace(request.workspace_id).jobs
+        except NoOpenAIKeyError as missing:
+            raise StartRefusedError(missing.message, missing.hint) from missing
         plan = plan_start(request, self._library, self._catalog, self._default_model)
         if existing is None:
             job, created = self._insert(plan)
@@ -94,8 +99,8 @@ class JobService:
         else:
             job = existing
         if job.provider_job_id is None:
-            adopted = self._find_tagged(job) if existing is not None else None
-            job = self._record(job.id, adopted or self._submit(job, plan))
+            adopted = self._find_tagged(provider, job) if existing is not None else None
+            job = self._record(job.id, adopted or self._submit(provider, job, plan))
         return StartOutcome(job, created=existing is None)
 
     def _insert(self, plan: StartPlan) -> tuple[JobRecord, bool]:
@@ -171,11 +176,11 @@ class JobService:
                 return StartOutcome(self._load(session, job_id), created=False)
         return self.start(request)
 
-    def _submit(self, job: JobRecord, plan: StartPlan) -> JobSnapshot:
+    def _submit(self, provider: OpenAIProvider, job: JobRecord, plan: StartPlan) -> JobSnapshot:
         try:
-            training = self._provider_file(plan.dataset)
-            validation = self._provider_file(plan.validation) if plan.validation else None
-            return self._provider.create_job(
+            training = self._provider_file(provider, plan.dataset)
+            validation = self._provider_file(provider, plan.validation) if plan.validation else None
+            return provider.create_job(
                 training_file=training,
                 validation_file=validation,
                 model=plan.model.id,
@@ -190,7 +195,7 @@ class JobService:
                 self._fail(job.id, exc)
             raise
 
-    def _provider_file(self, dataset: StoredDataset) -> str:
+    def _provider_file(self, provider: OpenAIProvider, dataset: StoredDataset) -> str:
         """Upload a dataset's normalized file once; later jobs reuse the provider's copy."""
         if dataset.provider_file_id is not None:
             return dataset.provider_file_id
@@ -198,15 +203,15 @@ class JobService:
             raise StartRefusedError(
                 f"{dataset.short_id} has no stored file", "Upload the file again."
             )
-        file_id = self._provider.upload_training_file(
+        file_id = provider.upload_training_file(
             dataset.normalized_path, filename=f"{dataset.short_id}-{dataset.file_name}.jsonl"
         )
         self._library.set_provider_file(dataset.id, file_id)
         return file_id
 
-    def _find_tagged(self, job: JobRecord) -> JobSnapshot | None:
+    def _find_tagged(self, provider: OpenAIProvider, job: JobRecord) -> JobSnapshot | None:
         """The provider's job for ours, if an earlier attempt created it before dying."""
-        for page_number, snapshot in enumerate(self._provider.iter_jobs(page_size=100)):
+        for page_number, snapshot in enumerate(provider.iter_jobs(page_size=100)):
             if snapshot.metadata.get(TAG) == job.short_id:
                 return snapshot
             if page_number >= 200 or snapshot.created_at < job.created_at - CLOCK_SKEW:
@@ -332,7 +337,7 @@ class JobService:
             raise JobNotFoundError(f"{job.short_id} was never submitted, so cannot be cancelled")
         with self._factory.begin() as session:
             session.get_one(Job, job.id).cancelled_by = by
-        snapshot = self._provider.cancel_job(job.provider_job_id)
+        snapshot = self._jobs_api(workspace_id).cancel_job(job.provider_job_id)
         self._audit.record(
             workspace_id,
             by or SYSTEM,
@@ -366,19 +371,19 @@ class JobService:
     def pause(self, workspace_id: str, ref: str, by: str | None = None) -> JobRecord:
         """Pause a running job at the provider (it keeps its progress)."""
         job = self._submitted(workspace_id, ref)
-        snapshot = self._provider.pause_job(str(job.provider_job_id))
+        snapshot = self._jobs_api(workspace_id).pause_job(str(job.provider_job_id))
         self._audit.record(workspace_id, by or SYSTEM, "job.paused", job.short_id)
         return replace(job, status=snapshot.status)
 
     def resume(self, workspace_id: str, ref: str, by: str | None = None) -> JobRecord:
         job = self._submitted(workspace_id, ref)
-        snapshot = self._provider.resume_job(str(job.provider_job_id))
+        snapshot = self._jobs_api(workspace_id).resume_job(str(job.provider_job_id))
         self._audit.record(workspace_id, by or SYSTEM, "job.resumed", job.short_id)
         return replace(job, status=snapshot.status)
 
     def delete_model(self, workspace_id: str, model_id: str, by: str | None = None) -> bool:
         """Delete a fine-tuned model at the provider; False when the provider kept it."""
-        deleted = self._provider.delete_model(model_id)
+        deleted = self._jobs_api(workspace_id).delete_model(model_id)
         if deleted:
             self._audit.record(workspace_id, by or SYSTEM, "model.deleted", model_id)
         return deleted
@@ -394,7 +399,11 @@ class JobService:
         job = self.get(workspace_id, ref)
         if job.provider_job_id is None:
             return []
-        return self._provider.list_events(job.provider_job_id, limit=limit)
+        return self._jobs_api(workspace_id).list_events(job.provider_job_id, limit=limit)
+
+    def _jobs_api(self, workspace_id: str) -> OpenAIProvider:
+        """The workspace's own account; NoOpenAIKeyError (a ProviderError) when it has none."""
+        return self._accounts.for_workspace(workspace_id).jobs
 
     def _by_key(self, key: str) -> JobRecord | None:
         with self._factory() as session:

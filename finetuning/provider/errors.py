@@ -16,7 +16,10 @@ import openai
 
 from finetuning.redaction import KEY_SHAPES
 
-HINT_AUTH = "OpenAI rejected the API key: check OPENAI_API_KEY (and the organization/project)."
+HINT_AUTH = (
+    "OpenAI rejected the API key: an admin sets a working one with `/finetune key` (or the "
+    "operator checks OPENAI_API_KEY and its organization/project)."
+)
 HINT_QUOTA = (
     "The OpenAI account is out of quota: check billing and usage limits on platform.openai.com."
 )

@@ -35,6 +35,11 @@ class OpenAIProvider:
         self._client = client
         self._settings = settings
 
+    @property
+    def client(self) -> openai.OpenAI:
+        """The SDK client, for a `ChatProvider` that shares its connections and retries."""
+        return self._client
+
     # -- files -------------------------------------------------------------------------
 
     def upload_training_file(self, path: Path, *, filename: str | None = None) -> str:
@@ -135,13 +140,13 @@ class OpenAIProvider:
 
     # -- models ------------------------------------------------------------------------
 
-    def list_fine_tuned_models(self) -> list[ModelSnapshot]:
+    def list_models(self) -> list[ModelSnapshot]:
+        """Every model the key may use (base and fine-tuned)."""
         with translated():
-            return [
-                model_snapshot(model)
-                for model in self._client.models.list()
-                if model.id.startswith("ft:")
-            ]
+            return [model_snapshot(model) for model in self._client.models.list()]
+
+    def list_fine_tuned_models(self) -> list[ModelSnapshot]:
+        return [model for model in self.list_models() if model.id.startswith("ft:")]
 
     def delete_model(self, model_id: str) -> bool:
         with translated():

@@ -22,6 +22,8 @@ class Action(StrEnum):
     DELETE = "delete"
     # Approving or rejecting a job over the approval limit: admins only.
     DECIDE = "decide"
+    # Changing the workspace's settings (its OpenAI key): admins only.
+    CONFIGURE = "configure"
 
 
 class Reason(StrEnum):
@@ -39,6 +41,9 @@ class Refusal:
     action: Action
     reason: Reason
     allowed_channels: tuple[str, ...] = ()
+
+
+_ADMINS_ONLY = frozenset({Action.DECIDE, Action.CONFIGURE})
 
 
 class TeamPolicy:
@@ -64,7 +69,7 @@ class TeamPolicy:
         `is_admin` is asked only when the lists alone would refuse (or the action is for admins
         only): on a chat platform it may cost a call to the platform.
         """
-        if action is Action.DECIDE:
+        if action in _ADMINS_ONLY:
             return None if is_admin() else Refusal(action, Reason.ADMINS_ONLY)
         refusal: Refusal | None = None
         if self.allowed_users and user_id not in self.allowed_users:

@@ -25,6 +25,7 @@ from finetuning.audit import (
     AuditLog,
 )
 from finetuning.conversations import BindingStore, ReplySettings
+from finetuning.credentials import Accounts
 from finetuning.datasets.library import Origin
 from finetuning.datasets.models import default_catalog
 from finetuning.follow.follower import Follower
@@ -305,7 +306,7 @@ def test_start_cancel_and_end_are_recorded_with_who_and_cost(
     provider: OpenAIProvider,
 ) -> None:
     catalog = default_catalog().with_prices({MODEL: PRICE_PER_MILLION})
-    follower = Follower(session_factory, provider, catalog, audit=audit)
+    follower = Follower(session_factory, Accounts.fixed(provider), catalog, audit=audit)
     kept = starter.start()
     dropped = starter.start()
 

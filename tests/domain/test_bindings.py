@@ -19,6 +19,7 @@ from finetuning.conversations import (
     ReplySettings,
 )
 from finetuning.conversations.settings import MAX_SYSTEM_PROMPT_CHARS
+from finetuning.credentials import Accounts
 from finetuning.datasets.engine import ValidationSettings
 from finetuning.datasets.library import DatasetLibrary, Origin, StoredDataset
 from finetuning.datasets.models import default_catalog
@@ -170,9 +171,14 @@ def resolver(
 ) -> ModelResolver:
     catalog = default_catalog()
     jobs = JobService(
-        session_factory, library, provider, catalog, BASE, audit=AuditLog(session_factory)
+        session_factory,
+        library,
+        Accounts.fixed(provider),
+        catalog,
+        BASE,
+        audit=AuditLog(session_factory),
     )
-    return ModelResolver(jobs, catalog, ChatProvider(client))
+    return ModelResolver(jobs, catalog, Accounts.fixed(provider, ChatProvider(client)))
 
 
 def a_dataset(library: DatasetLibrary, folder: Path, workspace: str = "T1") -> StoredDataset:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from finetuning.audit import AuditLog
+from finetuning.credentials import Accounts
 from finetuning.datasets.engine import ValidationSettings
 from finetuning.datasets.library import DatasetLibrary, Origin, StoredDataset
 from finetuning.datasets.models import default_catalog
@@ -63,7 +64,7 @@ def service(
     return JobService(
         session_factory,
         library,
-        provider,
+        Accounts.fixed(provider),
         default_catalog(),
         DEFAULT_MODEL,
         audit=AuditLog(session_factory),

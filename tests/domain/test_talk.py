@@ -32,6 +32,7 @@ from finetuning.conversations import (
     TalkStream,
     chat_prompt,
 )
+from finetuning.credentials import Accounts
 from finetuning.datasets.counting import TokenCounter
 from finetuning.datasets.engine import ValidationSettings
 from finetuning.datasets.library import DatasetLibrary, Origin
@@ -91,18 +92,19 @@ class Build:
 
     def talk(self, catalog: ModelCatalog | None = None) -> Talk:
         catalog = catalog or default_catalog()
+        accounts = Accounts.fixed(self.provider, self.chat)
         jobs = JobService(
             self.factory,
             self.library,
-            self.provider,
+            accounts,
             catalog,
             BASE,
             audit=AuditLog(self.factory),
         )
         return Talk(
-            self.chat,
+            accounts,
             ModelProfiles(self.factory, catalog),
-            ModelResolver(jobs, catalog, self.chat),
+            ModelResolver(jobs, catalog, accounts),
         )
 
 

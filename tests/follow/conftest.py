@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from finetuning.audit import AuditLog
+from finetuning.credentials import Accounts
 from finetuning.datasets.library import DatasetLibrary
 from finetuning.datasets.models import ModelCatalog, default_catalog
 from finetuning.follow.follower import Follower
@@ -80,7 +81,7 @@ def make_follower(
     def build(page_size: int = 100) -> Follower:
         return Follower(
             session_factory,
-            provider,
+            Accounts.fixed(provider),
             catalog,
             audit=AuditLog(session_factory),
             clock=clock,

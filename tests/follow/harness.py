@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from finetuning.audit import AuditLog
+from finetuning.credentials import Accounts
 from finetuning.datasets.engine import ValidationSettings
 from finetuning.datasets.library import DatasetLibrary, Origin, StoredDataset
 from finetuning.datasets.models import ModelCatalog, default_catalog
@@ -86,7 +87,12 @@ def service_for(
     catalog: ModelCatalog | None = None,
 ) -> JobService:
     return JobService(
-        factory, library, provider, catalog or default_catalog(), MODEL, audit=AuditLog(factory)
+        factory,
+        library,
+        Accounts.fixed(provider),
+        catalog or default_catalog(),
+        MODEL,
+        audit=AuditLog(factory),
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from finetuning.audit import AuditLog
+from finetuning.credentials import Accounts
 from finetuning.datasets.models import ModelCatalog, default_catalog
 from finetuning.follow.follower import Follower
 from finetuning.jobs import JobService
@@ -270,7 +271,9 @@ def test_the_cost_uses_the_catalog_price(
     emu: OpenAIEmulator,
 ) -> None:
     catalog = default_catalog()
-    follower = Follower(session_factory, provider, catalog, audit=AuditLog(session_factory))
+    follower = Follower(
+        session_factory, Accounts.fixed(provider), catalog, audit=AuditLog(session_factory)
+    )
     job = starter.start()
     remote = emu.finish(pid(job), "succeeded")
 
@@ -506,7 +509,9 @@ def test_a_retryable_provider_error_propagates_and_changes_nothing(
     emu.set_status(pid(job), "running")
     emu.advance(pid(job))
     with provider_for(emu, max_retries=max_retries) as provider:
-        follower = Follower(session_factory, provider, catalog, audit=AuditLog(session_factory))
+        follower = Follower(
+            session_factory, Accounts.fixed(provider), catalog, audit=AuditLog(session_factory)
+        )
         follower.poll_once()
         emu.finish(pid(job), "succeeded")
         before = snapshot_of(session_factory, job.id)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.scheduler import LEASE, FollowScheduler
 from finetuning.audit import AuditLog
+from finetuning.credentials import Accounts
 from finetuning.datasets.models import ModelCatalog
 from finetuning.follow.follower import Follower
 from finetuning.jobs.records import JobRecord
@@ -79,7 +80,7 @@ def replica(
         factory = make_session_factory(engine)
         notifier = Notifier()
         follower = Follower(
-            factory, provider, catalog, audit=AuditLog(factory), page_size=page_size
+            factory, Accounts.fixed(provider), catalog, audit=AuditLog(factory), page_size=page_size
         )
         scheduler = FollowScheduler(follower, notifier, LeaseStore(factory), poll)
         built.append(scheduler)
