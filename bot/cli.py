@@ -26,6 +26,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(no_args_is_help=True, help="Manage tunebot's database.")
 app.add_typer(db_app, name="db")
+secrets_app = typer.Typer(no_args_is_help=True, help="Manage the key that seals workspace keys.")
+app.add_typer(secrets_app, name="secrets")
 
 
 class _ProgressBar:
@@ -164,6 +166,43 @@ def db_upgrade(
     url = get_settings().database_url
     upgrade(url, revision)
     typer.echo(f"database at {revision}")
+
+
+@secrets_app.command("new-key")
+def secrets_new_key() -> None:
+    """Print a new key for TUNEBOT_SECRET_KEY (put it first to rotate; keep the old after it)."""
+    from finetuning.credentials import new_secret_key
+
+    typer.echo(new_secret_key())
+
+
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """Reseal every stored workspace key with the first TUNEBOT_SECRET_KEY, so that the keys
+    after it can be dropped."""
+    from finetuning.audit import AuditLog
+    from finetuning.credentials import SecretBox, SecretBoxError, WorkspaceKeys
+    from storage.db import make_engine, make_session_factory
+    from storage.migrate import upgrade
+
+    settings = get_settings()
+    if not settings.tunebot_secret_key:
+        typer.echo("TUNEBOT_SECRET_KEY is not set: there is nothing to rotate.", err=True)
+        raise typer.Exit(USAGE_ERROR)
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        factory = make_session_factory(engine)
+        keys = WorkspaceKeys(
+            factory, SecretBox(settings.tunebot_secret_key), audit=AuditLog(factory)
+        )
+        resealed = keys.rotate()
+    except SecretBoxError as exc:
+        typer.echo(f"nothing was changed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    typer.echo(f"resealed {resealed} workspace key(s) with the first key")
 
 
 if __name__ == "__main__":

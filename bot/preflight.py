@@ -35,8 +35,12 @@ def missing_settings(settings: Settings) -> list[MissingSetting]:
                 "Secret (or set SLACK_APP_TOKEN to use Socket Mode instead)",
             )
         )
-    if not settings.openai_api_key:
+    if not settings.openai_api_key and not settings.tunebot_secret_key:
         missing.append(
-            MissingSetting("OPENAI_API_KEY", "platform.openai.com/api-keys → Create new secret key")
+            MissingSetting(
+                "OPENAI_API_KEY",
+                "platform.openai.com/api-keys → Create new secret key (or set TUNEBOT_SECRET_KEY "
+                "so that each workspace's admins set a key of their own with /finetune key)",
+            )
         )
     return missing

@@ -25,6 +25,7 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
             settings.slack_app_token,
             settings.openai_api_key,
             settings.openai_webhook_secret,
+            *settings.tunebot_secret_key,
         ]
     )
     runtime = build_runtime(settings)

@@ -87,6 +87,14 @@ class Settings(BaseSettings):
     tunebot_approval_usd: float | None = Field(
         default=None, ge=0, description="Jobs estimated above this wait for an admin's approval."
     )
+    tunebot_secret_key: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Fernet key(s) sealing each workspace's OpenAI key at rest; comma-separated, the "
+            "first seals and all open (rotation). `tunebot secrets new-key` makes one. Unset: "
+            "workspaces cannot set keys of their own."
+        ),
+    )
     tunebot_admin_channel: str | None = Field(
         default=None, description="Channel id where approval requests go (else admins' DMs)."
     )
@@ -115,11 +123,16 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "tunebot_admins", "tunebot_allowed_users", "tunebot_allowed_channels", mode="before"
+        "tunebot_admins",
+        "tunebot_allowed_users",
+        "tunebot_allowed_channels",
+        "tunebot_secret_key",
+        mode="before",
     )
     @classmethod
     def _split_ids(cls, value: object) -> object:
-        """Slack ids, comma-separated (spaces allowed); ids are upper case, so case is kept."""
+        """Comma-separated lists (spaces allowed): Slack ids are upper case and Fernet keys are
+        case-sensitive, so case is kept."""
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value

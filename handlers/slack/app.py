@@ -18,6 +18,7 @@ from handlers.slack.listeners import (
     files,
     home,
     interactions,
+    workspace_key,
 )
 
 _IGNORED_SUBTYPES = frozenset({"message_changed", "message_deleted", "bot_message"})
@@ -62,5 +63,6 @@ def build_app(
     commands.register(app, deps)
     interactions.register(app, deps)
     approvals.register(app, deps)
+    workspace_key.register(app, deps)
     home.register(app, home_publisher)
     return app

@@ -45,6 +45,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "help": Subcommand(positional=1),
     "audit": Subcommand(positional=1),
     "budget": Subcommand(),
+    "key": Subcommand(positional=1),
     "use": Subcommand(
         positional=1,
         required=1,

@@ -12,10 +12,10 @@ from slack_sdk import WebClient
 
 from finetuning.audit import AuditLog
 from finetuning.conversations import BindingStore, ConversationStore, ModelResolver, Talk
+from finetuning.credentials import Accounts, WorkspaceKeys
 from finetuning.datasets.library import DatasetLibrary
 from finetuning.datasets.models import ModelCatalog
 from finetuning.jobs import JobService
-from finetuning.provider import OpenAIProvider
 from finetuning.team import BudgetBook, TeamPolicy
 from finetuning.team.approvals import Approvals
 from handlers.slack.admins import AdminDirectory
@@ -34,7 +34,8 @@ class SlackDeps:
     bot_token: str
     library: DatasetLibrary
     jobs: JobService
-    provider: OpenAIProvider
+    accounts: Accounts
+    keys: WorkspaceKeys
     catalog: ModelCatalog
     default_model: str
     enqueue: Enqueue

@@ -17,13 +17,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
+from finetuning.credentials import Accounts
 from finetuning.follow.chart import loss_chart_png
 from finetuning.follow.losses import loss_points
 from finetuning.follow.metrics import LossPoint, final_losses
 from finetuning.follow.outbox import Outbox, OwedNotice
 from finetuning.follow.progress import progress_of
 from finetuning.jobs import JobRecord, JobService
-from finetuning.provider import OpenAIProvider, hint_for
+from finetuning.provider import hint_for
 from handlers.slack.blocks.follow import notice_blocks, progress_blocks
 from handlers.slack.home import HomePublisher
 from storage.types import utcnow
@@ -43,7 +44,7 @@ class SlackFollowNotifier:
     jobs: JobService
     outbox: Outbox
     factory: sessionmaker[Session]
-    provider: OpenAIProvider
+    accounts: Accounts
     home: HomePublisher | None = None
     min_edit_interval: timedelta = timedelta(seconds=10)
     timing_refresh: timedelta = timedelta(minutes=5)
@@ -138,7 +139,7 @@ class SlackFollowNotifier:
         if channel is None:
             self.outbox.sent(notice.id)
             return None
-        points = loss_points(self.factory, self.provider, job) if job.status == "succeeded" else []
+        points = loss_points(self.factory, self.accounts, job) if job.status == "succeeded" else []
         if notice.message_ts is not None:
             return notice, points, False
         message_ts = None

@@ -27,6 +27,7 @@ SECRET_SETTINGS = (
     "SLACK_APP_TOKEN",
     "OPENAI_API_KEY",
     "OPENAI_WEBHOOK_SECRET",
+    "TUNEBOT_SECRET_KEY",
 )
 """The environment variables whose values must never appear in a log."""
 COMMANDS_PER_MINUTE = "10000"
@@ -49,6 +50,9 @@ class BotProcess:
     port: int
     process: subprocess.Popen[bytes] | None = None
     logs: list[str] = field(default_factory=list)
+    handed: dict[str, str] = field(default_factory=dict)
+    """Credentials a test gave the process at run time (a workspace's key typed into a modal),
+    by a name for the report: watched for in its log like those of its environment."""
 
     @property
     def url(self) -> str:
@@ -104,7 +108,8 @@ class BotProcess:
 
     def secrets(self) -> dict[str, str]:
         """The credentials this process was given, by environment variable."""
-        return {name: self.env[name] for name in SECRET_SETTINGS if self.env.get(name)}
+        given = {name: self.env[name] for name in SECRET_SETTINGS if self.env.get(name)}
+        return {**given, **self.handed}
 
 
 _started: list[BotProcess] = []

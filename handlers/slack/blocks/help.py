@@ -25,6 +25,7 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("ask [MODEL] QUESTION [--private]", "one question to a model (default: the bound one)"),
     ("compare MODEL_A MODEL_B QUESTION", "both models answer the same question side by side"),
     ("audit [N|csv]", "admins only: the last N changes (20), or `csv`: 90 days to your DM"),
+    ("key [remove]", "admins only: set this workspace's own OpenAI API key, or remove it"),
     ("help", "this message"),
 )
 

@@ -22,6 +22,7 @@ _WHAT = {
     Action.CANCEL: "cancel, pause or resume jobs",
     Action.DELETE: "delete models",
     Action.DECIDE: "approve or reject jobs",
+    Action.CONFIGURE: "change this workspace's OpenAI key",
 }
 _DECIDED = {
     Decision.APPROVED: (":white_check_mark:", "approved"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
 
 from finetuning.jobs import JobNotFoundError
 from handlers.slack.blocks.conversation import bindings_status
@@ -14,6 +15,7 @@ from handlers.slack.blocks.layout import context
 from handlers.slack.command_parser import CommandError, ParsedCommand, parse_command
 from handlers.slack.deps import SlackDeps
 from handlers.slack.flood import turned_away
+from handlers.slack.listeners.workspace_key import answer_key_command
 from handlers.slack.tasks import ASK, AUDIT, BIND, COMMAND, COMPARE, START
 from handlers.slack.tasks.ask import ask_payload, compare_payload
 from handlers.slack.tasks.bind import bind_payload
@@ -24,7 +26,9 @@ from handlers.slack.team import budget_answer, command_refusal
 
 def register(app: App, deps: SlackDeps) -> None:
     @app.command(deps.command)
-    def on_command(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
+    def on_command(
+        ack: Ack, command: dict[str, Any], context: BoltContext, client: WebClient
+    ) -> None:
         if turned_away(deps.flood, command, ack):
             return
         try:
@@ -43,6 +47,10 @@ def register(app: App, deps: SlackDeps) -> None:
             return
         if parsed.name == "help":
             ack(text=help_text(deps.command))
+        elif parsed.name == "key":
+            answer_key_command(
+                deps, ack, command, client, parsed.arguments[0] if parsed.arguments else ""
+            )
         elif parsed.name == "budget":
             ack(**budget_answer(deps, team, user))
         elif parsed.name in ("status", "list"):

@@ -15,6 +15,7 @@ from handlers.slack.tasks.fix import run_fix
 from handlers.slack.tasks.intake import run_intake
 from handlers.slack.tasks.start import run_start
 from handlers.slack.tasks.talk import run_talk
+from handlers.slack.tasks.workspace_key import run_workspace_key
 
 INTAKE = "slack.intake"
 START = "slack.start"
@@ -26,6 +27,7 @@ ASK = "slack.ask"
 COMPARE = "slack.compare"
 AUDIT = "slack.audit"
 DECISION = "slack.decision"
+WORKSPACE_KEY = "slack.workspace_key"
 
 
 def task_handlers(deps: SlackDeps) -> dict[str, Any]:
@@ -38,6 +40,7 @@ def task_handlers(deps: SlackDeps) -> dict[str, Any]:
         BIND: partial(run_bind, deps),
         AUDIT: partial(run_audit, deps),
         DECISION: partial(run_decision, deps),
+        WORKSPACE_KEY: partial(run_workspace_key, deps),
     }
 
 

@@ -43,7 +43,10 @@ def run_command(deps: SlackDeps, payload: dict[str, Any]) -> None:
         elif name == "events":
             text = _events(deps, team, argument)
         elif name == "models":
-            text = _models(deps.catalog, [m.id for m in deps.provider.list_fine_tuned_models()])
+            text = _models(
+                deps.catalog,
+                [m.id for m in deps.accounts.for_workspace(team).jobs.list_fine_tuned_models()],
+            )
         elif name == "delete":
             deleted = deps.jobs.delete_model(team, argument, by=payload["user"])
             text = f":wastebasket: Deleted `{argument}`." if deleted else f"`{argument}` remains."
