@@ -8,9 +8,11 @@ call and the record, the retry finds the provider's job by its tag instead of cr
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +36,9 @@ CLOCK_SKEW = timedelta(minutes=10)
 """How far the provider's clock may differ from ours when looking back for a tagged job."""
 TAG = "tunebot_job"
 """Metadata key carrying our job id on the provider's job."""
+
+
+_Answer = TypeVar("_Answer")
 
 
 class JobNotFoundError(LookupError):
@@ -335,15 +340,24 @@ class JobService:
             return self.get(workspace_id, ref)
         if job.provider_job_id is None:
             raise JobNotFoundError(f"{job.short_id} was never submitted, so cannot be cancelled")
+        provider = self._jobs_api(workspace_id)
         with self._factory.begin() as session:
             session.get_one(Job, job.id).cancelled_by = by
-        snapshot = self._jobs_api(workspace_id).cancel_job(job.provider_job_id)
-        self._audit.record(
+            self._audit.record_in(
+                session,
+                workspace_id,
+                by or SYSTEM,
+                "job.cancelled",
+                job.short_id,
+                detail={"status_before": job.status},
+            )
+        snapshot = self._asked(
             workspace_id,
-            by or SYSTEM,
+            by,
             "job.cancelled",
             job.short_id,
-            detail={"status_before": job.status, "status": snapshot.status},
+            provider.cancel_job,
+            job.provider_job_id,
         )
         return replace(job, status=snapshot.status, cancelled_by=by)
 
@@ -371,22 +385,60 @@ class JobService:
     def pause(self, workspace_id: str, ref: str, by: str | None = None) -> JobRecord:
         """Pause a running job at the provider (it keeps its progress)."""
         job = self._submitted(workspace_id, ref)
-        snapshot = self._jobs_api(workspace_id).pause_job(str(job.provider_job_id))
+        provider = self._jobs_api(workspace_id)
         self._audit.record(workspace_id, by or SYSTEM, "job.paused", job.short_id)
+        snapshot = self._asked(
+            workspace_id, by, "job.paused", job.short_id, provider.pause_job, job.provider_job_id
+        )
         return replace(job, status=snapshot.status)
 
     def resume(self, workspace_id: str, ref: str, by: str | None = None) -> JobRecord:
         job = self._submitted(workspace_id, ref)
-        snapshot = self._jobs_api(workspace_id).resume_job(str(job.provider_job_id))
+        provider = self._jobs_api(workspace_id)
         self._audit.record(workspace_id, by or SYSTEM, "job.resumed", job.short_id)
+        snapshot = self._asked(
+            workspace_id, by, "job.resumed", job.short_id, provider.resume_job, job.provider_job_id
+        )
         return replace(job, status=snapshot.status)
 
     def delete_model(self, workspace_id: str, model_id: str, by: str | None = None) -> bool:
         """Delete a fine-tuned model at the provider; False when the provider kept it."""
-        deleted = self._jobs_api(workspace_id).delete_model(model_id)
-        if deleted:
-            self._audit.record(workspace_id, by or SYSTEM, "model.deleted", model_id)
+        provider = self._jobs_api(workspace_id)
+        self._audit.record(workspace_id, by or SYSTEM, "model.deleted", model_id)
+        deleted = self._asked(
+            workspace_id, by, "model.deleted", model_id, provider.delete_model, model_id
+        )
+        if not deleted:
+            self._refused(workspace_id, by, "model.deleted", model_id, "kept by OpenAI")
         return deleted
+
+    def _asked(
+        self,
+        workspace_id: str,
+        by: str | None,
+        action: str,
+        subject: str,
+        call: Callable[[str], _Answer],
+        argument: str | None,
+    ) -> _Answer:
+        """Make a request whose entry is already written (before the call, so that a crash
+        right after OpenAI acted cannot lose it); a refusal appends a `request.failed`."""
+        try:
+            return call(str(argument))
+        except ProviderError as exc:
+            self._refused(workspace_id, by, action, subject, exc.code or str(exc.status or ""))
+            raise
+
+    def _refused(
+        self, workspace_id: str, by: str | None, action: str, subject: str, error: str
+    ) -> None:
+        self._audit.record(
+            workspace_id,
+            by or SYSTEM,
+            "request.failed",
+            subject,
+            detail={"request": action, "error": error or "unknown"},
+        )
 
     def _submitted(self, workspace_id: str, ref: str) -> JobRecord:
         job = self.get(workspace_id, ref)

@@ -30,7 +30,7 @@ from finetuning.datasets.library import Origin
 from finetuning.datasets.models import default_catalog
 from finetuning.follow.follower import Follower
 from finetuning.jobs import StartRequest
-from finetuning.provider import OpenAIProvider
+from finetuning.provider import OpenAIProvider, ProviderError
 from storage.models import AuditEntry
 from tests.datasets.builders import chat, jsonl_bytes, write
 from tests.emulators.openai_emulator import OpenAIEmulator
@@ -364,6 +364,33 @@ def test_a_deleted_model_is_recorded_with_who_deleted_it(
     assert starter.service.delete_model(WORKSPACE, model, by="U3") is True
 
     assert actions(audit)[-1] == ("U3", "model.deleted", model)
+
+
+@pytest.mark.parametrize(
+    ("act", "path", "action"),
+    [
+        ("cancel", r"/cancel$", "job.cancelled"),
+        ("pause", r"/pause$", "job.paused"),
+        ("resume", r"/resume$", "job.resumed"),
+    ],
+)
+def test_a_request_is_recorded_before_openai_is_asked_and_a_refusal_after(
+    starter: Starter, audit: AuditLog, emu: OpenAIEmulator, act: str, path: str, action: str
+) -> None:
+    """Written ahead of the call, an entry survives a crash the moment after OpenAI acted;
+    a refusal is appended, so the log never claims what did not happen."""
+    job = starter.start()
+    emu.inject(path, 400, count=1, body={"error": {"message": "no", "code": "invalid_state"}})
+
+    with pytest.raises(ProviderError):
+        getattr(starter.service, act)(WORKSPACE, job.short_id, by="U4")
+
+    assert actions(audit)[-2:] == [
+        ("U4", action, job.short_id),
+        ("U4", "request.failed", job.short_id),
+    ]
+    failed = audit.recent(WORKSPACE, 1)[0]
+    assert failed.detail == {"request": action, "error": "invalid_state"}
 
 
 def test_bindings_set_and_removed_are_recorded_and_a_repeat_is_not(
