@@ -148,6 +148,7 @@ def build_runtime(settings: Settings) -> Runtime:
         catalog=catalog,
         default_model=settings.tunebot_default_model,
         enqueue=runner.enqueue,
+        enqueue_in=runner.enqueue_in,
         file_hosts=settings.slack_file_hosts,
         max_upload_bytes=settings.tunebot_max_upload_mb << 20,
         data_dir=settings.tunebot_data_dir,

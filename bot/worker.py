@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from finetuning.tasks import ATTEMPT, RetryLaterError
 from storage.tasks import ClaimedTask, TaskQueue
 
@@ -82,6 +84,16 @@ class TaskRunner:
         if created:
             self.submit(task_id, kind)
         return created
+
+    def enqueue_in(
+        self, session: Session, kind: str, key: str, payload: dict[str, Any]
+    ) -> Callable[[], None]:
+        """Write the task in the caller's transaction; call what this returns once it has
+        committed to start the task now (the sweep would start it a little later anyway)."""
+        if kind not in self._handlers:
+            raise KeyError(f"no handler for task kind {kind!r}")
+        task_id = self._queue.add_in(session, kind, key, payload)
+        return lambda: self.submit(task_id, kind)
 
     def submit(self, task_id: int, kind: str) -> None:
         with self._lock:

@@ -64,6 +64,15 @@ class TaskQueue:
                     raise
                 return existing, False
 
+    def add_in(self, session: Session, kind: str, key: str, payload: dict[str, Any]) -> int:
+        """Write a task in the caller's transaction, so it exists exactly when the change that
+        owes it does; returns its id (run it after the commit). A taken key fails the caller's
+        transaction: use it where the change itself happens once."""
+        task = Task(kind=kind, key=key, payload=payload)
+        session.add(task)
+        session.flush()
+        return task.id
+
     def claim(self, task_id: int) -> ClaimedTask | None:
         """Take a due, unleased task; None when another worker has it or it is finished.
 

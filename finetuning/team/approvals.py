@@ -34,6 +34,11 @@ class Decision(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+FollowUp = Callable[[Session, JobRecord], None]
+"""Work a decision owes (submitting, telling the requester), written by the caller in the
+decision's own transaction: a crash leaves both the decision and its follow-up, or neither."""
+
+
 @dataclass(frozen=True)
 class DecisionOutcome:
     """The job after a click; `decided` is True only for the call that took the decision."""
@@ -74,13 +79,17 @@ class Approvals:
         """Estimates above this need approval; None: none do."""
         return self._jobs.approval_usd
 
-    def approve(self, workspace_id: str, ref: str, by: str) -> DecisionOutcome:
+    def approve(
+        self, workspace_id: str, ref: str, by: str, *, then: FollowUp | None = None
+    ) -> DecisionOutcome:
         """Approve a waiting job (it becomes `pending`; `submit` sends it)."""
-        return self._decide(workspace_id, ref, by, Decision.APPROVED)
+        return self._decide(workspace_id, ref, by, Decision.APPROVED, then)
 
-    def reject(self, workspace_id: str, ref: str, by: str) -> DecisionOutcome:
+    def reject(
+        self, workspace_id: str, ref: str, by: str, *, then: FollowUp | None = None
+    ) -> DecisionOutcome:
         """Reject a waiting job: it ends as `rejected`, having cost nothing."""
-        return self._decide(workspace_id, ref, by, Decision.REJECTED)
+        return self._decide(workspace_id, ref, by, Decision.REJECTED, then)
 
     def submit(self, job_id: int) -> StartOutcome:
         """Send an approved job to the provider (see `JobService.submit_approved`)."""
@@ -111,7 +120,14 @@ class Approvals:
             return Decision.WITHDRAWN, job.cancelled_by
         return None, None
 
-    def _decide(self, workspace_id: str, ref: str, by: str, decision: Decision) -> DecisionOutcome:
+    def _decide(
+        self,
+        workspace_id: str,
+        ref: str,
+        by: str,
+        decision: Decision,
+        then: FollowUp | None,
+    ) -> DecisionOutcome:
         job = self._jobs.get(workspace_id, ref)
         now = self._clock()
         values: dict[str, Any]
@@ -145,6 +161,8 @@ class Approvals:
                         "dataset": job.dataset_short_id,
                     },
                 )
+                if then is not None:
+                    then(session, job)
         job = self._jobs.get(workspace_id, job.short_id)
         fate, who = self.outcome(job)
         return DecisionOutcome(job=job, decided=decided, decision=fate, by=who)

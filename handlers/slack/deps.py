@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from finetuning.audit import AuditLog
 from finetuning.conversations import BindingStore, ConversationStore, ModelResolver, Talk
@@ -24,6 +25,8 @@ from handlers.slack.streaming import ReplyStreamer
 
 Enqueue = Callable[[str, str, dict[str, Any]], bool]
 """Write a durable task (kind, idempotency key, payload); False when the key was taken."""
+EnqueueIn = Callable[[Session, str, str, dict[str, Any]], Callable[[], None]]
+"""Write a durable task in the caller's transaction; call the result after the commit."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class SlackDeps:
     catalog: ModelCatalog
     default_model: str
     enqueue: Enqueue
+    enqueue_in: EnqueueIn
     file_hosts: list[str]
     max_upload_bytes: int
     data_dir: Path

@@ -18,7 +18,7 @@ from finetuning.datasets.engine import ValidationSettings
 from finetuning.datasets.library import DatasetLibrary, Origin, StoredDataset
 from finetuning.datasets.models import default_catalog
 from finetuning.follow.follower import Follower
-from finetuning.jobs import JobService, StartRefusedError, StartRequest
+from finetuning.jobs import JobRecord, JobService, StartRefusedError, StartRequest
 from finetuning.jobs.service import TAG
 from finetuning.jobs.start import plan_start
 from finetuning.provider import OpenAIProvider, ProviderError
@@ -32,6 +32,7 @@ from finetuning.team import (
 from finetuning.team.approvals import Approvals, Decision
 from finetuning.team.budget import to_usd
 from storage.models import AuditEntry, Job
+from storage.tasks import TaskQueue
 from tests.datasets.builders import chat, jsonl_bytes, write
 from tests.emulators.openai_emulator import JobScript, OpenAIEmulator
 
@@ -586,6 +587,33 @@ def test_a_submission_cut_short_after_openai_created_the_job_adopts_it(
 
     assert outcome.job.provider_job_id == ours.id
     assert creates(emu) == created_before
+
+
+def test_a_decision_and_its_follow_up_are_written_together_or_not_at_all(
+    session_factory: sessionmaker[Session], waiting: tuple[JobService, Approvals, int]
+) -> None:
+    """The follow-up task goes into the decision's transaction: a failure writing it undoes
+    the decision, and a decision taken writes it exactly once."""
+    service, approvals, job_id = waiting
+    queue = TaskQueue(session_factory)
+
+    def broken(session: Session, job: JobRecord) -> None:
+        raise RuntimeError("crash while writing the follow-up")
+
+    with pytest.raises(RuntimeError):
+        approvals.approve("T1", f"job-{job_id}", "UADMIN", then=broken)
+    assert service.get("T1", f"job-{job_id}").status == "awaiting_approval"
+
+    written: list[int] = []
+
+    def follow_up(session: Session, job: JobRecord) -> None:
+        written.append(queue.add_in(session, "decision", f"decision:T1:{job.id}", {"id": job.id}))
+
+    decided = approvals.approve("T1", f"job-{job_id}", "UADMIN", then=follow_up)
+    again = approvals.approve("T1", f"job-{job_id}", "UADMIN", then=follow_up)
+
+    assert decided.decided and not again.decided
+    assert len(written) == 1 and queue.due() == [(written[0], "decision")]
 
 
 def test_submitting_a_job_nobody_approved_sends_nothing(

@@ -7,12 +7,14 @@ telling the requester, editing the requests) is a durable task keyed by the job,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
-from finetuning.jobs import JobNotFoundError
+from finetuning.jobs import JobNotFoundError, JobRecord
 from finetuning.team import Action
 from finetuning.team.approvals import Decision, DecisionOutcome
 from handlers.slack.blocks.team import APPROVE_ACTION, REJECT_ACTION
@@ -45,29 +47,51 @@ def _decide(
     if refusal is not None:
         client.chat_postEphemeral(channel=channel, user=user, text=refusal)
         return
+    starts: list[Callable[[], None]] = []
+
+    def follow_up(session: Session, job: JobRecord) -> None:
+        """The decision's follow-up task, in the decision's own transaction."""
+        starts.append(
+            deps.enqueue_in(
+                session,
+                DECISION,
+                _decision_key(team, job.id),
+                decision_payload(
+                    team=team,
+                    job_id=job.id,
+                    decision=decision,
+                    by=user,
+                    waiting_ts=_waiting_ts(job),
+                ),
+            )
+        )
+
     try:
         if decision is Decision.APPROVED:
-            outcome = deps.approvals.approve(team, ref, user)
+            outcome = deps.approvals.approve(team, ref, user, then=follow_up)
         else:
-            outcome = deps.approvals.reject(team, ref, user)
+            outcome = deps.approvals.reject(team, ref, user, then=follow_up)
     except JobNotFoundError:
         client.chat_postEphemeral(channel=channel, user=user, text="That job is gone.")
         return
-    if outcome.decided or _approved_but_not_sent(outcome):
-        # A repeat after a crash between deciding and enqueueing finds the same key: one task.
+    for start in starts:
+        start()
+    if outcome.decided:
+        return
+    if _approved_but_not_sent(outcome):
+        # Approved before decisions wrote their follow-up in their own transaction, and lost
+        # to a crash: this click sends it (the key makes it one task however often it comes).
         deps.enqueue(
             DECISION,
-            f"decision:{team}:{outcome.job.id}",
+            _decision_key(team, outcome.job.id),
             decision_payload(
                 team=team,
                 job_id=outcome.job.id,
                 decision=outcome.decision or decision,
                 by=outcome.by or user,
-                waiting_ts=_waiting_ts(outcome),
+                waiting_ts=_waiting_ts(outcome.job),
             ),
         )
-    if outcome.decided:
-        return
     client.chat_postEphemeral(channel=channel, user=user, text=_already(outcome))
     message = body.get("message") or {}
     if outcome.decision is not None and message.get("ts"):
@@ -85,9 +109,12 @@ def _approved_but_not_sent(outcome: DecisionOutcome) -> bool:
     )
 
 
-def _waiting_ts(outcome: DecisionOutcome) -> str | None:
+def _decision_key(team: str, job_id: int) -> str:
+    return f"decision:{team}:{job_id}"
+
+
+def _waiting_ts(job: JobRecord) -> str | None:
     """The requester's "waiting" message: the job's message until the start is announced."""
-    job = outcome.job
     return job.status_message_ts if job.provider_job_id is None else None
 
 
