@@ -13,7 +13,7 @@ from bot.settings import Settings
 
 TUNEBOT = Path(sys.executable).parent / "tunebot"
 REQUIRED = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "OPENAI_API_KEY")
-ENV_NAMES = (*REQUIRED, "SLACK_APP_TOKEN")
+ENV_NAMES = (*REQUIRED, "SLACK_APP_TOKEN", "TUNEBOT_SECRET_KEY")
 
 
 @pytest.fixture
@@ -59,6 +59,17 @@ def test_each_setting_alone_is_reported(clean_env: pytest.MonkeyPatch, name: str
         if other != name:
             clean_env.setenv(other, "set")
     assert [m.name for m in missing_settings(settings())] == [name]
+
+
+def test_workspaces_bringing_their_own_keys_need_no_operator_key(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    own_keys = settings(
+        slack_bot_token="xoxb-1", slack_signing_secret="s3cret", tunebot_secret_key="k1"
+    )
+    assert missing_settings(own_keys) == []
+    where = {m.name: m.where for m in missing_settings(settings())}
+    assert "TUNEBOT_SECRET_KEY" in where["OPENAI_API_KEY"], "offers workspace keys instead"
 
 
 def test_an_empty_value_counts_as_missing(clean_env: pytest.MonkeyPatch) -> None:
