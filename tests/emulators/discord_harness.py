@@ -24,9 +24,20 @@ T = TypeVar("T")
 class BotHarness:
     """One discord.py client connected to the emulator, and what it heard."""
 
-    def __init__(self, emulator: DiscordEmulator, intents: discord.Intents, **options: Any) -> None:
+    def __init__(
+        self,
+        emulator: DiscordEmulator,
+        intents: discord.Intents,
+        *,
+        token: str | None = None,
+        **options: Any,
+    ) -> None:
         self.emulator = emulator
+        self.token = token or emulator.token
         self.loop = asyncio.new_event_loop()
+        # discord.py waits `guild_ready_timeout` (2 s) after the last GUILD_CREATE before
+        # on_ready; one guild needs no such wait in tests.
+        options.setdefault("guild_ready_timeout", 0.1)
         self.client = discord.Client(intents=intents, loop=self.loop, **options)
         self.tree = app_commands.CommandTree(self.client)
         self.events: list[str] = []  # every dispatch name the gateway delivered, in order
@@ -61,7 +72,7 @@ class BotHarness:
     def start(self) -> BotHarness:
         async def main() -> None:
             try:
-                await self.client.start(self.emulator.token)
+                await self.client.start(self.token)
             finally:
                 # start() returns as soon as close() begins: let close() finish on this loop.
                 await self.client.close()
@@ -105,7 +116,11 @@ def default_intents() -> discord.Intents:
 
 @contextmanager
 def running_bot(
-    emulator: DiscordEmulator, intents: discord.Intents | None = None, *, ready: bool = True, **options: Any
+    emulator: DiscordEmulator,
+    intents: discord.Intents | None = None,
+    *,
+    ready: bool = True,
+    **options: Any,
 ) -> Iterator[BotHarness]:
     """A connected bot for the duration of a `with` block; discord.py pointed back at
     discord.com afterwards."""

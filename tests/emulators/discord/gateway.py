@@ -197,8 +197,9 @@ class Gateway:
                 return
 
     async def _close_ws(self, ws: web.WebSocketResponse, code: int, reason: str) -> None:
-        self.close_codes.append(code)
-        self.world.notify()
+        with self.world.lock:
+            self.close_codes.append(code)
+            self.world.notify()
         await ws.close(code=code, message=reason.encode())
 
     async def _close(self, connection: Connection, code: int, reason: str) -> None:

@@ -59,9 +59,11 @@ class EmulatorServer:
 
     async def _start(self) -> None:
         self._gateway.loop = asyncio.get_running_loop()
-        self._runner = web.AppRunner(self._app(), handle_signals=False, access_log=None)
+        self._runner = web.AppRunner(
+            self._app(), handle_signals=False, access_log=None, shutdown_timeout=0.5
+        )
         await self._runner.setup()
-        await web.SockSite(self._runner, self._socket, shutdown_timeout=0.5).start()
+        await web.SockSite(self._runner, self._socket).start()
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
