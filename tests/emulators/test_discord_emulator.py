@@ -61,7 +61,7 @@ def http_error(bot: BotHarness, coro) -> discord.HTTPException:
 def test_use_discord_api_points_rest_and_gateway_at_the_emulator_and_back(emulator):
     gateway = use_discord_api(emulator.base_url)
     try:
-        assert discord.http.Route.BASE == emulator.api_url
+        assert emulator.api_url == discord.http.Route.BASE
         assert gateway == emulator.gateway_url
         assert str(DiscordWebSocket.DEFAULT_GATEWAY) == emulator.gateway_url
     finally:
