@@ -84,6 +84,12 @@ class BotHarness:
             except BaseException as error:  # kept for the test to assert on
                 self.error = error
                 self._nudge()
+            finally:
+                # discord.py leaves a few tasks (e.g. its ready delay) behind after close().
+                pending = asyncio.all_tasks(self.loop)
+                for task in pending:
+                    task.cancel()
+                self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
         self._thread = threading.Thread(target=run, name="discord-py-bot", daemon=True)
         self._thread.start()

@@ -83,6 +83,11 @@ class EmulatorServer:
                 await connection.ws.close(code=1001, message=b"Emulator stopping.")
         if self._runner is not None:
             await self._runner.cleanup()
+        current = asyncio.current_task()
+        leftovers = [t for t in asyncio.all_tasks() if t is not current]
+        for task in leftovers:
+            task.cancel()
+        await asyncio.gather(*leftovers, return_exceptions=True)
 
     def stop(self) -> None:
         if self._thread is None:
