@@ -306,3 +306,21 @@ def test_raw_resume_replays_missed_events_in_sequence(emulator):
         ("RESUMED", 5),
     ]
     assert (one["d"]["content"], two["d"]["content"]) == ("one", "two")
+
+
+def test_zstd_stream_is_offered_exactly_when_discord_py_would_ask_for_it(emulator):
+    import importlib.util
+
+    from discord.utils import _ActiveDecompressionContext
+
+    has_zstandard = importlib.util.find_spec("zstandard") is not None
+    assert (_ActiveDecompressionContext.COMPRESSION_TYPE == "zstd-stream") == has_zstandard
+
+    async def scenario(raw: Raw):
+        message = await raw.ws.receive(timeout=5)
+        if message.type != aiohttp.WSMsgType.BINARY:
+            return raw.ws.close_code
+        return json.loads(_ActiveDecompressionContext().decompress(message.data))["op"]
+
+    answer = raw_session(emulator, scenario, query="v=10&encoding=json&compress=zstd-stream")
+    assert answer == (10 if has_zstandard else 4002)

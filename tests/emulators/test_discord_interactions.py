@@ -351,3 +351,58 @@ def test_a_callback_type_must_fit_the_interaction(emulator, bot):
     assert (status, body["code"]) == (400, 50035) and "title" in body["errors"]["data"]
     status, _ = post_json(url + "?with_response=true", {"type": 6})
     assert status == 200 and emulator.interaction(click.id).original_message_id == int(posted["id"])
+
+
+def test_a_role_change_shows_in_the_next_interactions_permissions(emulator, bot):
+    from tests.emulators.discord_emulator import ADMINS_ROLE
+
+    seen = Seen()
+    install(bot, seen, reply_started)
+    emulator.wait_for_callback(emulator.run_command(BOB, GENERAL, "finetune start", dataset="d").id)
+    emulator.set_member_roles(BOB, [ADMINS_ROLE])
+    emulator.wait_for_callback(emulator.run_command(BOB, GENERAL, "finetune start", dataset="d").id)
+    before, after = (call["user"] for call in seen.calls)
+    assert not before.guild_permissions.administrator
+    assert after.guild_permissions.administrator
+
+
+def test_a_select_menu_choice_reaches_the_bot(emulator, bot):
+    picked: list[list[str]] = []
+
+    class ModelPicker(discord.ui.View):
+        @discord.ui.select(
+            custom_id="model",
+            options=[discord.SelectOption(label=m, value=m) for m in ("gpt-4o-mini", "gpt-4.1")],
+        )
+        async def model(self, interaction: discord.Interaction, select: discord.ui.Select) -> None:
+            picked.append(select.values)
+            await interaction.response.defer()
+
+    async def post() -> int:
+        return (await bot.client.get_channel(GENERAL).send("Base model?", view=ModelPicker())).id
+
+    message_id = bot.run(post())
+    chosen = emulator.select(ALICE, message_id, "model", ["gpt-4.1"])
+    assert emulator.wait_for_callback(chosen.id).callback.type == 6
+    assert picked == [["gpt-4.1"]]
+    with pytest.raises(LookupError):
+        emulator.select(ALICE, message_id, "model", ["davinci"])
+
+
+def test_a_persons_edit_and_reply_reach_the_bot(emulator, bot):
+    edits: list[tuple[str, str]] = []
+
+    async def on_message_edit(before: discord.Message, after: discord.Message) -> None:
+        edits.append((before.content, after.content))
+
+    bot.on(on_message_edit)
+    posted = emulator.post(ALICE, GENERAL, "epochs=3")
+    emulator.wait_for(lambda: bot.messages)
+    emulator.edit(ALICE, posted.id, "epochs=4")
+    emulator.wait_for(lambda: edits)
+    assert edits == [("epochs=3", "epochs=4")]
+    emulator.post(BOB, GENERAL, "me too", reply_to=posted.id)
+    reply = emulator.wait_for(lambda: len(bot.messages) == 2 and bot.messages[1])
+    assert reply.reference.message_id == posted.id
+    with pytest.raises(PermissionError):
+        emulator.edit(BOB, posted.id, "not mine")
