@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from finetuning.jobs.records import JobRecord
+from finetuning.platforms import Platform, on_platform
 from storage.models import Job, Notice, NoticeStatus
 from storage.types import utcnow
 
@@ -40,15 +41,17 @@ class Outbox:
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self._factory = factory
 
-    def owed(self, limit: int = 50) -> list[OwedNotice]:
+    def owed(self, limit: int = 50, *, platform: Platform | None = None) -> list[OwedNotice]:
+        """Notices still to deliver, oldest first; `platform`: only those of its workspaces."""
+        query = (
+            select(Notice)
+            .options(joinedload(Notice.job).joinedload(Job.dataset))
+            .where(Notice.status != NoticeStatus.SENT.value, Notice.attempts < MAX_ATTEMPTS)
+        )
+        if platform is not None:
+            query = query.join(Notice.job).where(on_platform(Job.workspace_id, platform))
         with self._factory() as session:
-            rows = session.scalars(
-                select(Notice)
-                .options(joinedload(Notice.job).joinedload(Job.dataset))
-                .where(Notice.status != NoticeStatus.SENT.value, Notice.attempts < MAX_ATTEMPTS)
-                .order_by(Notice.id)
-                .limit(limit)
-            )
+            rows = session.scalars(query.order_by(Notice.id).limit(limit))
             return [
                 OwedNotice(
                     id=row.id,

@@ -24,6 +24,7 @@ from finetuning.datasets.library import DatasetLibrary, StoredDataset
 from finetuning.datasets.models import ModelCatalog
 from finetuning.jobs.records import ACTIVE_STATUSES, JobRecord
 from finetuning.jobs.start import StartPlan, StartRefusedError, StartRequest, plan_start
+from finetuning.platforms import Platform, on_platform
 from finetuning.provider import JobEventSnapshot, JobSnapshot, OpenAIProvider, ProviderError
 from finetuning.team.budget import BudgetBook, OverBudget, Scope, to_usd
 from storage.models import Job, JobStatus
@@ -267,9 +268,11 @@ class JobService:
                 },
             )
 
-    def with_messages(self, since: datetime) -> list[JobRecord]:
+    def with_messages(
+        self, since: datetime, *, platform: Platform | None = None
+    ) -> list[JobRecord]:
         """Jobs that have a message to keep current: active ones, and those that ended since
-        `since` (their message shows the outcome once more)."""
+        `since` (their message shows the outcome once more); `platform`: only its workspaces'."""
         query = (
             select(Job)
             .options(joinedload(Job.dataset))
@@ -280,6 +283,8 @@ class JobService:
             )
             .order_by(Job.id)
         )
+        if platform is not None:
+            query = query.where(on_platform(Job.workspace_id, platform))
         with self._factory() as session:
             return [JobRecord.of(row) for row in session.scalars(query)]
 

@@ -24,6 +24,7 @@ from finetuning.follow.metrics import LossPoint, final_losses
 from finetuning.follow.outbox import Outbox, OwedNotice
 from finetuning.follow.progress import progress_of
 from finetuning.jobs import JobRecord, JobService
+from finetuning.platforms import Platform
 from finetuning.provider import hint_for
 from handlers.slack.blocks.follow import notice_blocks, progress_blocks
 from handlers.slack.home import HomePublisher
@@ -68,7 +69,7 @@ class SlackFollowNotifier:
         """
         now = self.clock()
         changed: set[str] = set()
-        for job in self.jobs.with_messages(since=now - RECENT):
+        for job in self.jobs.with_messages(since=now - RECENT, platform=Platform.SLACK):
             shown = _signature(job)
             last = job.progress_shown_at
             if shown == job.progress_shown:
@@ -106,7 +107,7 @@ class SlackFollowNotifier:
         """Post each owed notice's message once; return what still needs its chart (with the
         loss points already fetched, and whether the message was posted just now)."""
         pending: list[tuple[OwedNotice, list[LossPoint], bool]] = []
-        for notice in self.outbox.owed():
+        for notice in self.outbox.owed(platform=Platform.SLACK):
             try:
                 posted = self._post_message(notice)
             except SlackApiError as exc:
