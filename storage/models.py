@@ -388,3 +388,7 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(json_column_type(none_as_null=True))
     cost_usd: Mapped[Decimal | None] = mapped_column(Numeric(12, 4))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
+
+
+# The OAuth installation tables are declared on this metadata in a module of their own.
+from storage import installations as _installations  # noqa: E402,F401
