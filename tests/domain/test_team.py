@@ -222,7 +222,7 @@ def jobs_service(
         default_catalog(),
         DEFAULT_MODEL,
         audit=audit,
-        budgets=BudgetBook(factory, BudgetLimits(workspace_usd, user_usd)),
+        budgets=BudgetBook(factory, BudgetLimits(workspace_usd, user_usd), clock=lambda: NOW),
         approval_usd=approval_usd,
     )
 
