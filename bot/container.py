@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from bot.scheduler import FollowScheduler
 from bot.server import WebhookHandler
 from bot.settings import Settings
+from bot.slack_install import slack_connection
 from bot.worker import TaskRunner
 from finetuning.audit import AuditLog
 from finetuning.conversations import (
@@ -35,7 +36,7 @@ from finetuning.provider.webhooks import WebhookRejectedError, job_from_webhook
 from finetuning.team import BudgetBook, BudgetLimits, TeamPolicy
 from finetuning.team.approvals import Approvals
 from handlers.slack.admins import AdminDirectory
-from handlers.slack.app import build_app, make_web_client
+from handlers.slack.app import build_app
 from handlers.slack.deps import SlackDeps
 from handlers.slack.flood import FloodLimit
 from handlers.slack.follow import SlackFollowNotifier
@@ -124,11 +125,9 @@ def build_runtime(settings: Settings) -> Runtime:
     runner = TaskRunner(queue, {}, workers=settings.tunebot_task_workers)
     chat = ChatProvider(openai_client)
     resolver = ModelResolver(jobs, catalog, chat)
-    token = settings.slack_bot_token or ""
-    client = make_web_client(token, settings.slack_api_url)
+    clients, oauth = slack_connection(settings, engine)
     deps = SlackDeps(
-        client=client,
-        bot_token=token,
+        clients=clients,
         library=library,
         jobs=jobs,
         provider=provider,
@@ -144,12 +143,12 @@ def build_runtime(settings: Settings) -> Runtime:
         resolver=resolver,
         talk=Talk(chat, ModelProfiles(factory, catalog), resolver),
         streamer=ReplyStreamer(
-            client,
+            clients,
             NativeStreamingMemo(),
             update_interval=settings.tunebot_stream_update_seconds,
         ),
         stream_update_seconds=settings.tunebot_stream_update_seconds,
-        admins=AdminDirectory(client, settings.tunebot_admins),
+        admins=AdminDirectory(clients, settings.tunebot_admins),
         audit=audit,
         policy=TeamPolicy(settings.tunebot_allowed_users, settings.tunebot_allowed_channels),
         budgets=budgets,
@@ -159,10 +158,10 @@ def build_runtime(settings: Settings) -> Runtime:
     )
     runner.register(task_handlers(deps))
     runner.register(chat_handlers(deps), pool="chat", workers=settings.tunebot_chat_workers)
-    home = HomePublisher(deps.client, library, jobs, HomeViewers(factory))
-    app = build_app(deps, settings.slack_signing_secret or "", home)
+    home = HomePublisher(clients, library, jobs, HomeViewers(factory))
+    app = build_app(deps, settings.slack_signing_secret or "", home, oauth=oauth)
     notifier = SlackFollowNotifier(
-        client=deps.client,
+        clients=clients,
         jobs=jobs,
         outbox=Outbox(factory),
         factory=factory,

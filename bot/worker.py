@@ -1,7 +1,8 @@
 """Runs durable tasks: at once when enqueued, and from a periodic sweep after a restart.
 
 Handlers are plain functions of the task's payload. A handler that raises `RetryLaterError` (or any
-exception) is tried again with backoff, up to a limit; the task row keeps the last error.
+exception) is tried again with backoff, up to a limit; the task row keeps the last error. One that
+raises `AbandonTaskError` ends the task there, failed with the reason.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
-from finetuning.tasks import ATTEMPT, RetryLaterError
+from finetuning.tasks import ATTEMPT, AbandonTaskError, RetryLaterError
 from storage.tasks import TaskQueue
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,9 @@ class TaskRunner:
                 self._handlers[task.kind]({**task.payload, ATTEMPT: task.attempts})
             except RetryLaterError as exc:
                 self._retry_or_fail(task_id, task.attempts, str(exc), exc.delay)
+            except AbandonTaskError as exc:
+                log.warning("task %s (%s) abandoned: %s", task.key, task.kind, exc)
+                self._queue.fail(task_id, str(exc))
             except Exception as exc:
                 log.exception("task %s (%s) failed", task.key, task.kind)
                 self._retry_or_fail(task_id, task.attempts, repr(exc), None)

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from slack_sdk import WebClient
 
 from finetuning.audit import AuditLog
 from finetuning.conversations import BindingStore, ConversationStore, ModelResolver, Talk
@@ -19,6 +18,7 @@ from finetuning.provider import OpenAIProvider
 from finetuning.team import BudgetBook, TeamPolicy
 from finetuning.team.approvals import Approvals
 from handlers.slack.admins import AdminDirectory
+from handlers.slack.clients import SlackClients
 from handlers.slack.flood import FloodLimit
 from handlers.slack.streaming import ReplyStreamer
 
@@ -30,8 +30,8 @@ Enqueue = Callable[[str, str, dict[str, Any]], bool]
 class SlackDeps:
     """Services and settings shared by the listeners and the task handlers."""
 
-    client: WebClient
-    bot_token: str
+    clients: SlackClients
+    """Every Slack call goes through `clients.for_team(team)`, with that workspace's token."""
     library: DatasetLibrary
     jobs: JobService
     provider: OpenAIProvider
