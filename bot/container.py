@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from bot.scheduler import FollowScheduler
 from bot.server import WebhookHandler
 from bot.settings import Settings
+from bot.slack_install import slack_connection
 from bot.worker import TaskRunner
 from finetuning.audit import AuditLog
 from finetuning.conversations import (
@@ -37,7 +38,7 @@ from finetuning.provider.webhooks import WebhookRejectedError, job_from_webhook
 from finetuning.team import BudgetBook, BudgetLimits, TeamPolicy
 from finetuning.team.approvals import Approvals
 from handlers.slack.admins import AdminDirectory
-from handlers.slack.app import build_app, make_web_client
+from handlers.slack.app import build_app
 from handlers.slack.deps import SlackDeps
 from handlers.slack.flood import FloodLimit
 from handlers.slack.follow import SlackFollowNotifier
@@ -136,11 +137,9 @@ def build_runtime(settings: Settings) -> Runtime:
         log.info("resuming %d task(s) a previous run on this host left unfinished", released)
     runner = TaskRunner(queue, {}, workers=settings.tunebot_task_workers)
     resolver = ModelResolver(jobs, catalog, accounts)
-    token = settings.slack_bot_token or ""
-    client = make_web_client(token, settings.slack_api_url)
+    clients, oauth = slack_connection(settings, engine)
     deps = SlackDeps(
-        client=client,
-        bot_token=token,
+        clients=clients,
         library=library,
         jobs=jobs,
         accounts=accounts,
@@ -158,12 +157,12 @@ def build_runtime(settings: Settings) -> Runtime:
         resolver=resolver,
         talk=Talk(accounts, ModelProfiles(factory, catalog), resolver),
         streamer=ReplyStreamer(
-            client,
+            clients,
             NativeStreamingMemo(),
             update_interval=settings.tunebot_stream_update_seconds,
         ),
         stream_update_seconds=settings.tunebot_stream_update_seconds,
-        admins=AdminDirectory(client, settings.tunebot_admins),
+        admins=AdminDirectory(clients, settings.tunebot_admins),
         audit=audit,
         policy=TeamPolicy(settings.tunebot_allowed_users, settings.tunebot_allowed_channels),
         budgets=budgets,
@@ -173,10 +172,10 @@ def build_runtime(settings: Settings) -> Runtime:
     )
     runner.register(task_handlers(deps))
     runner.register(chat_handlers(deps), pool="chat", workers=settings.tunebot_chat_workers)
-    home = HomePublisher(deps.client, library, jobs, HomeViewers(factory))
-    app = build_app(deps, settings.slack_signing_secret or "", home)
+    home = HomePublisher(clients, library, jobs, HomeViewers(factory))
+    app = build_app(deps, settings.slack_signing_secret or "", home, oauth=oauth)
     notifier = SlackFollowNotifier(
-        client=deps.client,
+        clients=clients,
         jobs=jobs,
         outbox=Outbox(factory),
         factory=factory,

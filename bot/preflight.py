@@ -19,12 +19,18 @@ class MissingSetting:
 def missing_settings(settings: Settings) -> list[MissingSetting]:
     """Every required setting that is empty, with where to get it."""
     missing: list[MissingSetting] = []
-    if not settings.slack_bot_token:
+    credentials = "api.slack.com/apps → your app → Basic Information → App Credentials → "
+    if settings.slack_client_id and not settings.slack_client_secret:
+        missing.append(MissingSetting("SLACK_CLIENT_SECRET", credentials + "Client Secret"))
+    elif settings.slack_client_secret and not settings.slack_client_id:
+        missing.append(MissingSetting("SLACK_CLIENT_ID", credentials + "Client ID"))
+    elif not settings.slack_oauth and not settings.slack_bot_token:
         missing.append(
             MissingSetting(
                 "SLACK_BOT_TOKEN",
                 "api.slack.com/apps → your app → OAuth & Permissions → Bot User OAuth Token "
-                "(xoxb-…); install the app to the workspace first",
+                "(xoxb-…); install the app to the workspace first (or set SLACK_CLIENT_ID and "
+                "SLACK_CLIENT_SECRET to install it into workspaces through OAuth)",
             )
         )
     if not settings.slack_app_token and not settings.slack_signing_secret:

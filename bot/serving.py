@@ -23,6 +23,7 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
             settings.slack_bot_token,
             settings.slack_signing_secret,
             settings.slack_app_token,
+            settings.slack_client_secret,
             settings.openai_api_key,
             settings.openai_webhook_secret,
             *settings.tunebot_secret_key,
@@ -43,7 +44,9 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
             socket_handler = SocketModeHandler(runtime.slack_app, settings.slack_app_token)
             socket_handler.connect()  # type: ignore[no-untyped-call]  # Bolt leaves it untyped
             log.info("connected to Slack over Socket Mode")
-            asgi = create_asgi_app(None, runtime.openai_webhook)
+            asgi = create_asgi_app(
+                runtime.slack_app, runtime.openai_webhook, slack_events_over_http=False
+            )
         else:
             asgi = create_asgi_app(runtime.slack_app, runtime.openai_webhook)
         # log_config=None: uvicorn's records go through the root handlers (and their redaction)

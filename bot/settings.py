@@ -13,6 +13,8 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from handlers.slack.manifest import BOT_SCOPES
+
 
 class Settings(BaseSettings):
     """tunebot's configuration; names match the environment variables."""
@@ -103,6 +105,29 @@ class Settings(BaseSettings):
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
     slack_api_url: str = "https://slack.com/api/"
+    slack_client_id: str | None = Field(
+        default=None,
+        description=(
+            "OAuth client id; with SLACK_CLIENT_SECRET the app installs into any number of "
+            "workspaces at /slack/install instead of using SLACK_BOT_TOKEN."
+        ),
+    )
+    slack_client_secret: str | None = Field(default=None, description="OAuth client secret.")
+    slack_scopes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(BOT_SCOPES),
+        description="Bot scopes an OAuth install asks for (those of the manifest by default).",
+    )
+    slack_authorize_url: str = Field(
+        default="https://slack.com/oauth/v2/authorize",
+        description="Where /slack/install sends people to approve the app (Slack's page).",
+    )
+    tunebot_public_url: str | None = Field(
+        default=None,
+        description=(
+            "This server's public base URL; the OAuth redirect URI is it + /slack/oauth_redirect "
+            "(unset: the one in the app's settings at Slack)."
+        ),
+    )
     slack_file_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["files.slack.com"]
     )
@@ -113,6 +138,11 @@ class Settings(BaseSettings):
     openai_webhook_secret: str | None = None
     port: int = 3000
     host: str = "0.0.0.0"
+
+    @property
+    def slack_oauth(self) -> bool:
+        """Installed through OAuth (one bot token per workspace) rather than one bot token."""
+        return bool(self.slack_client_id and self.slack_client_secret)
 
     @field_validator("slack_file_hosts", mode="before")
     @classmethod
@@ -127,6 +157,7 @@ class Settings(BaseSettings):
         "tunebot_allowed_users",
         "tunebot_allowed_channels",
         "tunebot_secret_key",
+        "slack_scopes",
         mode="before",
     )
     @classmethod

@@ -1,7 +1,8 @@
 """Runs durable tasks: at once when enqueued, and from a periodic sweep after a restart.
 
 Handlers are plain functions of the task's payload. A handler that raises `RetryLaterError` (or any
-exception) is tried again with backoff, up to a limit; the task row keeps the last error.
+exception) is tried again with backoff, up to a limit; the task row keeps the last error. One that
+raises `AbandonTaskError` ends the task there, failed with the reason.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from finetuning.tasks import ATTEMPT, RetryLaterError
+from finetuning.tasks import ATTEMPT, AbandonTaskError, RetryLaterError
 from storage.tasks import ClaimedTask, TaskQueue
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,9 @@ class TaskRunner:
                 self._handlers[task.kind]({**task.payload, ATTEMPT: task.attempts})
             except RetryLaterError as exc:
                 self._retry_or_fail(task, str(exc), exc.delay)
+            except AbandonTaskError as exc:
+                log.warning("task %s (%s) abandoned: %s", task.key, task.kind, exc)
+                self._queue.fail(task_id, str(exc), task.payload)
             except Exception as exc:
                 log.exception("task %s (%s) failed", task.key, task.kind)
                 self._retry_or_fail(task, repr(exc), None)

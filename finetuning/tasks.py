@@ -19,3 +19,8 @@ class RetryLaterError(Exception):
     def __init__(self, message: str, delay: timedelta | None = None) -> None:
         super().__init__(message)
         self.delay = delay
+
+
+class AbandonTaskError(Exception):
+    """The work can never be done as asked (the workspace it is for uninstalled the app): end
+    the task at once, as failed with this reason, rather than retrying it with backoff."""

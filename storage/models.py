@@ -404,3 +404,7 @@ class WorkspaceCredential(Base):
     sealed_openai_key: Mapped[str] = mapped_column(Text)
     set_by: Mapped[str] = mapped_column(String)
     set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
+
+
+# The OAuth installation tables are declared on this metadata in a module of their own.
+from storage import installations as _installations  # noqa: E402,F401

@@ -91,6 +91,11 @@ class Outbox:
     def attempt_failed(self, notice_id: int, error: str) -> None:
         self._set(notice_id, last_error=error[:2000])
 
+    def abandon(self, notice_id: int, reason: str) -> None:
+        """Stop owing a notice that can never be delivered (its workspace removed the app): it
+        keeps its status and the reason, and is no longer offered by `owed`."""
+        self._set(notice_id, attempts=MAX_ATTEMPTS, last_error=reason[:2000])
+
     def _set(self, notice_id: int, **values: object) -> None:
         with self._factory.begin() as session:
             session.execute(update(Notice).where(Notice.id == notice_id).values(**values))

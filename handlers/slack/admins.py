@@ -13,8 +13,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+
+from handlers.slack.clients import SlackClients
 
 log = logging.getLogger(__name__)
 
@@ -22,17 +23,17 @@ DEFAULT_TTL_SECONDS = 600.0
 
 
 class AdminDirectory:
-    """`is_admin` and `contacts` for one bot installation; safe to share between threads."""
+    """`is_admin` and `contacts`, asking each workspace's Slack; safe to share between threads."""
 
     def __init__(
         self,
-        client: WebClient,
+        clients: SlackClients,
         admins: Iterable[str] = (),
         *,
         ttl_seconds: float = DEFAULT_TTL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._client = client
+        self._clients = clients
         self._admins = tuple(dict.fromkeys(a.strip() for a in admins if a.strip()))
         self._ttl = ttl_seconds
         self._clock = clock
@@ -53,7 +54,7 @@ class AdminDirectory:
         if cached is not None and now - cached[0] < self._ttl:
             return cached[1]
         try:
-            response = self._client.users_info(user=user_id)
+            response = self._clients.for_team(team_id).users_info(user=user_id)
         except SlackApiError as exc:
             log.warning("users.info failed for %s: %s", user_id, exc)
             return False

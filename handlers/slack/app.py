@@ -6,8 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltResponse
-from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 
 from handlers.slack.deps import SlackDeps
 from handlers.slack.home import HomePublisher
@@ -18,17 +17,11 @@ from handlers.slack.listeners import (
     files,
     home,
     interactions,
+    uninstalled,
     workspace_key,
 )
 
 _IGNORED_SUBTYPES = frozenset({"message_changed", "message_deleted", "bot_message"})
-
-
-def make_web_client(token: str, base_url: str) -> WebClient:
-    """A WebClient that waits out Slack's rate limits (honouring Retry-After) a few times."""
-    client = WebClient(token=token, base_url=base_url)
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
-    return client
 
 
 def drop_edits(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse:
@@ -46,12 +39,21 @@ def build_app(
     home_publisher: HomePublisher,
     *,
     verify_token: bool = True,
+    oauth: OAuthSettings | None = None,
 ) -> App:
-    """The app with every listener; `verify_token` calls auth.test once at start."""
+    """The app with every listener; `verify_token` calls auth.test once at start (one token).
+
+    With `oauth` the app installs through Slack's OAuth flow into any number of workspaces, and
+    Bolt authorizes each request with the bot token stored for the workspace it came from.
+    """
     app = App(
-        client=deps.client,
+        client=deps.clients.base,
         signing_secret=signing_secret,
-        token_verification_enabled=verify_token,
+        token_verification_enabled=verify_token and oauth is None,
+        oauth_settings=oauth,
+        installation_store=deps.clients.installations,
+        # Only bot tokens are ever used: look those up, not whole installations.
+        installation_store_bot_only=True if oauth is not None else None,
         before_authorize=drop_edits,
         # Answer Slack only once the listener has run: listeners just write a durable task, so
         # the answer still comes in milliseconds, and an acknowledged event is never lost.
@@ -65,4 +67,5 @@ def build_app(
     approvals.register(app, deps)
     workspace_key.register(app, deps)
     home.register(app, home_publisher)
+    uninstalled.register(app, deps.clients)
     return app

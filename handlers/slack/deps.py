@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
 from finetuning.audit import AuditLog
@@ -20,6 +19,7 @@ from finetuning.jobs import JobService
 from finetuning.team import BudgetBook, TeamPolicy
 from finetuning.team.approvals import Approvals
 from handlers.slack.admins import AdminDirectory
+from handlers.slack.clients import SlackClients
 from handlers.slack.flood import FloodLimit
 from handlers.slack.streaming import ReplyStreamer
 
@@ -33,8 +33,8 @@ EnqueueIn = Callable[[Session, str, str, dict[str, Any]], Callable[[], None]]
 class SlackDeps:
     """Services and settings shared by the listeners and the task handlers."""
 
-    client: WebClient
-    bot_token: str
+    clients: SlackClients
+    """Every Slack call goes through `clients.for_team(team)`, with that workspace's token."""
     library: DatasetLibrary
     jobs: JobService
     accounts: Accounts

@@ -27,6 +27,7 @@ from finetuning.jobs import JobRecord, JobService
 from finetuning.platforms import Platform
 from finetuning.provider import hint_for
 from handlers.slack.blocks.follow import notice_blocks, progress_blocks
+from handlers.slack.clients import SlackClients, WorkspaceNotInstalledError
 from handlers.slack.home import HomePublisher
 from storage.types import utcnow
 
@@ -39,9 +40,9 @@ RECENT = timedelta(hours=1)
 
 @dataclass
 class SlackFollowNotifier:
-    """Brings Slack up to date with what the follower stored."""
+    """Brings Slack up to date with what the follower stored, in each job's own workspace."""
 
-    client: WebClient
+    clients: SlackClients
     jobs: JobService
     outbox: Outbox
     factory: sessionmaker[Session]
@@ -88,9 +89,11 @@ class SlackFollowNotifier:
             text, blocks = progress_blocks(job, progress_of(job, now))
             assert job.channel_id is not None and job.status_message_ts is not None
             try:
-                self.client.chat_update(
+                self.clients.for_team(job.workspace_id).chat_update(
                     channel=job.channel_id, ts=job.status_message_ts, text=text, blocks=blocks
                 )
+            except WorkspaceNotInstalledError:
+                continue  # nobody there to show it to; its notice says so once
             except SlackApiError as exc:
                 log.warning("could not update %s's message: %s", job.short_id, exc)
                 continue
@@ -110,6 +113,10 @@ class SlackFollowNotifier:
         for notice in self.outbox.owed(platform=Platform.SLACK):
             try:
                 posted = self._post_message(notice)
+            except WorkspaceNotInstalledError as gone:
+                log.warning("notice %s for %s dropped: %s", notice.id, notice.kind, gone)
+                self.outbox.abandon(notice.id, str(gone))
+                continue
             except SlackApiError as exc:
                 log.warning("notice %s for %s not delivered yet: %s", notice.id, notice.kind, exc)
                 self.outbox.attempt_failed(notice.id, str(exc))
@@ -123,11 +130,16 @@ class SlackFollowNotifier:
         for notice, points, just_posted in pending:
             job = notice.job
             try:
+                client = self.clients.for_team(job.workspace_id)
                 if job.status == "succeeded" and (
                     just_posted
-                    or not self._chart_posted(str(job.channel_id), job.thread_ts, notice)
+                    or not self._chart_posted(client, str(job.channel_id), job.thread_ts, notice)
                 ):
-                    self._upload_chart(notice, points)
+                    self._upload_chart(client, notice, points)
+            except WorkspaceNotInstalledError as gone:
+                log.warning("chart of notice %s dropped: %s", notice.id, gone)
+                self.outbox.abandon(notice.id, str(gone))
+                continue
             except SlackApiError as exc:
                 log.warning("chart of notice %s not uploaded yet: %s", notice.id, exc)
                 self.outbox.attempt_failed(notice.id, str(exc))
@@ -140,22 +152,23 @@ class SlackFollowNotifier:
         if channel is None:
             self.outbox.sent(notice.id)
             return None
+        client = self.clients.for_team(job.workspace_id)
         points = loss_points(self.factory, self.accounts, job) if job.status == "succeeded" else []
         if notice.message_ts is not None:
             return notice, points, False
         message_ts = None
         if notice.posting_since is not None:  # an earlier attempt may have got through
-            message_ts = self._find_posted(channel, job.thread_ts, notice)
+            message_ts = self._find_posted(client, channel, job.thread_ts, notice)
         just_posted = False
         if message_ts is None:
             if not self.outbox.begin_posting(notice.id, from_status=notice.status):
                 return None  # another process claimed it meanwhile
-            message_ts = self._post(notice, points)
+            message_ts = self._post(client, notice, points)
             just_posted = True
         self.outbox.posted(notice.id, message_ts)
         return replace(notice, message_ts=message_ts), points, just_posted
 
-    def _post(self, notice: OwedNotice, points: list[LossPoint]) -> str:
+    def _post(self, client: WebClient, notice: OwedNotice, points: list[LossPoint]) -> str:
         job = notice.job
         train, valid = final_losses(points)
         hint = (
@@ -164,7 +177,7 @@ class SlackFollowNotifier:
             else None
         )
         text, blocks = notice_blocks(job, final_train_loss=train, final_valid_loss=valid, hint=hint)
-        posted = self.client.chat_postMessage(
+        posted = client.chat_postMessage(
             channel=str(job.channel_id),
             thread_ts=job.thread_ts,
             text=text,
@@ -174,22 +187,26 @@ class SlackFollowNotifier:
         )
         return str(posted["ts"])
 
-    def _thread(self, channel: str, thread_ts: str | None, oldest: str) -> list[dict[str, Any]]:
+    def _thread(
+        self, client: WebClient, channel: str, thread_ts: str | None, oldest: str
+    ) -> list[dict[str, Any]]:
         if thread_ts is not None:
-            response = self.client.conversations_replies(
+            response = client.conversations_replies(
                 channel=channel, ts=thread_ts, oldest=oldest, include_all_metadata=True
             )
         else:
-            response = self.client.conversations_history(
+            response = client.conversations_history(
                 channel=channel, oldest=oldest, include_all_metadata=True
             )
         return list(response.get("messages") or [])
 
-    def _find_posted(self, channel: str, thread_ts: str | None, notice: OwedNotice) -> str | None:
+    def _find_posted(
+        self, client: WebClient, channel: str, thread_ts: str | None, notice: OwedNotice
+    ) -> str | None:
         """After a crash mid-post: the notice's message, if Slack got it before we died."""
         assert notice.posting_since is not None
         oldest = f"{notice.posting_since.timestamp() - 5:.6f}"
-        for message in self._thread(channel, thread_ts, oldest):
+        for message in self._thread(client, channel, thread_ts, oldest):
             metadata = message.get("metadata") or {}
             payload = metadata.get("event_payload") or {}
             if metadata.get("event_type") == NOTICE_EVENT and payload.get("notice") == notice.id:
@@ -199,20 +216,22 @@ class SlackFollowNotifier:
     def _chart_title(self, notice: OwedNotice) -> str:
         return f"{notice.job.short_id} loss (notice {notice.id})"
 
-    def _chart_posted(self, channel: str, thread_ts: str | None, notice: OwedNotice) -> bool:
+    def _chart_posted(
+        self, client: WebClient, channel: str, thread_ts: str | None, notice: OwedNotice
+    ) -> bool:
         assert notice.message_ts is not None
         title = self._chart_title(notice)
-        for message in self._thread(channel, thread_ts, notice.message_ts):
+        for message in self._thread(client, channel, thread_ts, notice.message_ts):
             if any(file.get("title") == title for file in message.get("files") or []):
                 return True
         return False
 
-    def _upload_chart(self, notice: OwedNotice, points: list[LossPoint]) -> None:
+    def _upload_chart(self, client: WebClient, notice: OwedNotice, points: list[LossPoint]) -> None:
         job = notice.job
         png = loss_chart_png(points, title=f"{job.short_id} · {job.fine_tuned_model or ''}")
         if png is None:
             return
-        self.client.files_upload_v2(
+        client.files_upload_v2(
             channel=str(job.channel_id),
             thread_ts=job.thread_ts,
             content=png,

@@ -5,20 +5,20 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from finetuning.datasets.library import DatasetLibrary
 from finetuning.jobs import JobService
 from finetuning.overview import HomeViewers, overview
 from handlers.slack.blocks.home import home_view
+from handlers.slack.clients import SlackClients, WorkspaceNotInstalledError
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class HomePublisher:
-    client: WebClient
+    clients: SlackClients
     library: DatasetLibrary
     jobs: JobService
     viewers: HomeViewers
@@ -29,10 +29,15 @@ class HomePublisher:
         self.publish(workspace_id, [user_id])
 
     def publish(self, workspace_id: str, users: list[str]) -> None:
+        try:
+            client = self.clients.for_team(workspace_id)
+        except WorkspaceNotInstalledError as gone:
+            log.info("no Home tab to publish: %s", gone)
+            return
         view = home_view(overview(self.library, self.jobs, workspace_id), command=self.command)
         for user in users:
             try:
-                self.client.views_publish(user_id=user, view=view)
+                client.views_publish(user_id=user, view=view)
             except SlackApiError as exc:
                 log.warning("could not publish the Home tab of %s: %s", user, exc)
 

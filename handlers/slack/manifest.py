@@ -34,14 +34,20 @@ BOT_EVENTS = [
     "message.groups",
     "message.im",
     "message.mpim",
+    # Installed through OAuth, the app forgets a workspace's token when it is removed.
+    "app_uninstalled",
+    "tokens_revoked",
 ]
 PLACEHOLDER_URL = "https://tunebot.example.com"
+OAUTH_REDIRECT_PATH = "/slack/oauth_redirect"
+"""Where Slack sends people back after they approve an install (Bolt's default path)."""
 
 
 def manifest(
     *, url: str = PLACEHOLDER_URL, socket_mode: bool = False, name: str = "tunebot"
 ) -> dict[str, Any]:
-    """The manifest as a dict; with Socket Mode no request URLs are needed."""
+    """The manifest as a dict; with Socket Mode no request URLs are needed. In HTTP mode the
+    OAuth redirect URL is listed too, for installing into several workspaces."""
     events_url = f"{url.rstrip('/')}/slack/events"
     command: dict[str, Any] = {
         "command": "/finetune",
@@ -55,7 +61,12 @@ def manifest(
     }
     event_subscriptions: dict[str, Any] = {"bot_events": BOT_EVENTS}
     interactivity: dict[str, Any] = {"is_enabled": True}
+    oauth_config: dict[str, Any] = {"scopes": {"bot": BOT_SCOPES}}
     if not socket_mode:
+        oauth_config = {
+            "redirect_urls": [f"{url.rstrip('/')}{OAUTH_REDIRECT_PATH}"],
+            **oauth_config,
+        }
         command["url"] = events_url
         event_subscriptions["request_url"] = events_url
         interactivity["request_url"] = events_url
@@ -74,7 +85,7 @@ def manifest(
             "bot_user": {"display_name": name, "always_online": True},
             "slash_commands": [command],
         },
-        "oauth_config": {"scopes": {"bot": BOT_SCOPES}},
+        "oauth_config": oauth_config,
         "settings": {
             "event_subscriptions": event_subscriptions,
             "interactivity": interactivity,

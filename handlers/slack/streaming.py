@@ -16,6 +16,7 @@ import contextlib
 import copy
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,7 @@ from handlers.slack.blocks.limits import (
 )
 from handlers.slack.blocks.text import truncate
 from handlers.slack.call_budget import CallBudget
+from handlers.slack.clients import SlackClients
 from handlers.slack.mrkdwn import fits, split_at, split_for_slack, split_once, to_mrkdwn
 from handlers.slack.slack_errors import error_code, is_transient
 
@@ -104,7 +106,7 @@ class ReplyStreamer:
 
     def __init__(
         self,
-        client: WebClient,
+        clients: SlackClients,
         memo: NativeStreamingMemo,
         *,
         update_interval: float = 1.0,
@@ -115,12 +117,25 @@ class ReplyStreamer:
         if update_interval <= 0:
             raise ValueError("update_interval must be positive")
         self.budget = budget or CallBudget(EDITS_PER_MINUTE, clock=clock)
-        self.client = client
-        self.quick_client = _without_rate_limit_retries(client)
+        self.clients = clients
+        self._quick: weakref.WeakKeyDictionary[WebClient, WebClient] = weakref.WeakKeyDictionary()
+        self._quick_lock = threading.Lock()
         self.memo = memo
         self.update_interval = update_interval
         self.clock = clock
         self.sleep = sleep
+
+    def client_for(self, team_id: str, *, must_land: bool) -> WebClient:
+        """The workspace's client; for a best-effort call, a copy that does not wait out rate
+        limits (kept as long as the workspace's client is)."""
+        client = self.clients.for_team(team_id)
+        if must_land:
+            return client
+        with self._quick_lock:
+            quick = self._quick.get(client)
+            if quick is None:
+                quick = self._quick[client] = _without_rate_limit_retries(client)
+            return quick
 
     def open(self, *, channel: str, thread_ts: str, team_id: str, user_id: str) -> ReplyStream:
         """A reply in the thread of `thread_ts`, to `user_id` of workspace `team_id`."""
@@ -415,7 +430,7 @@ class ReplyStream:
         after Retry-After (on top of the client's own retries), up to FINAL_ATTEMPTS."""
         if not self._streamer.budget.take(self._target.team_id, method, force=must_land):
             raise _OverBudgetError(f"{method}: this workspace's allowance is spent for now")
-        client = self._streamer.client if must_land else self._streamer.quick_client
+        client = self._streamer.client_for(self._target.team_id, must_land=must_land)
         attempt = 0
         while True:
             self.calls += 1

@@ -13,7 +13,13 @@ from bot.settings import Settings
 
 TUNEBOT = Path(sys.executable).parent / "tunebot"
 REQUIRED = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "OPENAI_API_KEY")
-ENV_NAMES = (*REQUIRED, "SLACK_APP_TOKEN", "TUNEBOT_SECRET_KEY")
+ENV_NAMES = (
+    *REQUIRED,
+    "SLACK_APP_TOKEN",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+    "TUNEBOT_SECRET_KEY",
+)
 
 
 @pytest.fixture
@@ -51,6 +57,36 @@ def test_socket_mode_needs_no_signing_secret(clean_env: pytest.MonkeyPatch) -> N
         slack_bot_token="xoxb-1", slack_app_token="xapp-1", openai_api_key="sk-1"
     )
     assert missing_settings(socket_mode) == []
+
+
+def test_oauth_mode_needs_no_bot_token(clean_env: pytest.MonkeyPatch) -> None:
+    oauth = settings(
+        slack_client_id="111.222",
+        slack_client_secret="c1ient-s3cret",
+        slack_signing_secret="s3cret",
+        openai_api_key="sk-1",
+    )
+    assert oauth.slack_oauth
+    assert missing_settings(oauth) == []
+
+
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [
+        ({"slack_client_id": "111.222"}, "SLACK_CLIENT_SECRET"),
+        ({"slack_client_secret": "c1ient-s3cret"}, "SLACK_CLIENT_ID"),
+    ],
+)
+def test_half_an_oauth_setup_names_the_other_half(
+    clean_env: pytest.MonkeyPatch, given: dict[str, str], missing: str
+) -> None:
+    half = settings(slack_signing_secret="s3cret", openai_api_key="sk-1", **given)
+
+    found = missing_settings(half)
+
+    assert [m.name for m in found] == [missing]
+    assert "App Credentials" in found[0].where
+    assert not half.slack_oauth
 
 
 @pytest.mark.parametrize("name", REQUIRED)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import bot.worker
 from bot.worker import TaskRunner, backoff
-from finetuning.tasks import ATTEMPT, RetryLaterError
+from finetuning.tasks import ATTEMPT, AbandonTaskError, RetryLaterError
 from storage.models import Task
 from storage.tasks import TaskQueue
 
@@ -277,3 +277,25 @@ def test_a_named_pool_needs_workers(make_runner):
     runner = make_runner({})
     with pytest.raises(ValueError, match="at least one worker"):
         runner.register({"chat": Recorder()}, pool="chat")
+
+
+def test_an_abandoned_task_ends_failed_at_once_with_its_reason(
+    make_runner: Callable[..., TaskRunner],
+    queue: TaskQueue,
+    session_factory: sessionmaker[Session],
+) -> None:
+    def gone(attempt: int) -> None:
+        raise AbandonTaskError("tunebot is not installed in workspace T9")
+
+    handler = Recorder(gone)
+    runner = make_runner({"intake": handler})
+
+    runner.enqueue("intake", "intake:T9:F1", {"file": "F1"})
+
+    task_id = task_id_of(session_factory, "intake:T9:F1")
+    wait_for_status(queue, task_id, "failed")
+    time.sleep(SWEEP_SECONDS * 6)  # several sweeps: none may try it again
+    assert len(handler.calls) == 1
+    assert task_row(session_factory, task_id).last_error == (
+        "tunebot is not installed in workspace T9"
+    )

@@ -20,6 +20,7 @@ from tests.emulators.slack import (
     Message,
     ResponsePost,
     SlackEmulator,
+    SlackWorkspace,
     StoredFile,
     View,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "Message",
     "ResponsePost",
     "SlackEmulator",
+    "SlackWorkspace",
     "StoredFile",
     "View",
 ]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from slack_sdk import WebClient
 
 from handlers.slack.admins import AdminDirectory
+from handlers.slack.clients import SlackClients
 from tests.emulators.slack_emulator import ADMIN, ALICE, BOB, OWNER, SlackEmulator
 
 TEAM = "T001"
@@ -29,8 +29,8 @@ def slack() -> Iterator[SlackEmulator]:
 
 
 @pytest.fixture
-def client(slack: SlackEmulator) -> WebClient:
-    return WebClient(token="xoxb-admins", base_url=slack.api_url)
+def client(slack: SlackEmulator) -> SlackClients:
+    return SlackClients(slack.api_url, token="xoxb-admins")
 
 
 def asked(slack: SlackEmulator) -> list[str]:
@@ -38,7 +38,7 @@ def asked(slack: SlackEmulator) -> list[str]:
 
 
 def test_workspace_admins_and_owners_are_admins_and_others_are_not(
-    slack: SlackEmulator, client: WebClient
+    slack: SlackEmulator, client: SlackClients
 ) -> None:
     admins = AdminDirectory(client)
 
@@ -49,7 +49,9 @@ def test_workspace_admins_and_owners_are_admins_and_others_are_not(
     assert not admins.is_admin(TEAM, "")
 
 
-def test_configured_admins_need_no_call_to_slack(slack: SlackEmulator, client: WebClient) -> None:
+def test_configured_admins_need_no_call_to_slack(
+    slack: SlackEmulator, client: SlackClients
+) -> None:
     admins = AdminDirectory(client, [f" {BOSS} ", BOB, ""])
 
     assert admins.is_admin(TEAM, BOSS) and admins.is_admin(TEAM, BOB)
@@ -57,7 +59,7 @@ def test_configured_admins_need_no_call_to_slack(slack: SlackEmulator, client: W
     assert admins.configured == (BOSS, BOB)
 
 
-def test_answers_are_kept_for_ten_minutes(slack: SlackEmulator, client: WebClient) -> None:
+def test_answers_are_kept_for_ten_minutes(slack: SlackEmulator, client: SlackClients) -> None:
     clock = Clock()
     admins = AdminDirectory(client, clock=clock)
 
@@ -73,7 +75,7 @@ def test_answers_are_kept_for_ten_minutes(slack: SlackEmulator, client: WebClien
 
 
 def test_a_failed_lookup_refuses_without_being_remembered(
-    slack: SlackEmulator, client: WebClient
+    slack: SlackEmulator, client: SlackClients
 ) -> None:
     admins = AdminDirectory(client)
     slack.inject("users.info", "fatal_error")
@@ -82,7 +84,7 @@ def test_a_failed_lookup_refuses_without_being_remembered(
     assert admins.is_admin(TEAM, ADMIN), "asked again once Slack answers"
 
 
-def test_contacts_name_the_configured_admins_or_a_workspace_admin(client: WebClient) -> None:
+def test_contacts_name_the_configured_admins_or_a_workspace_admin(client: SlackClients) -> None:
     assert AdminDirectory(client).contacts(TEAM) == "a workspace admin"
     assert AdminDirectory(client, [BOSS]).contacts(TEAM) == f"<@{BOSS}>"
     assert AdminDirectory(client, [BOSS, BOB, ALICE]).contacts(TEAM) == (

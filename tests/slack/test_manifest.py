@@ -96,3 +96,16 @@ def test_the_cli_options_reach_the_manifest() -> None:
     assert http.exit_code == 0 and socket.exit_code == 0
     assert http.stdout == manifest_yaml(url="https://bot.example.org")
     assert socket.stdout == manifest_yaml(socket_mode=True)
+
+
+def test_http_mode_lists_the_oauth_redirect_url_and_socket_mode_none() -> None:
+    http = manifest(url="https://bot.example.org/")
+    socket = manifest(socket_mode=True)
+
+    assert http["oauth_config"]["redirect_urls"] == ["https://bot.example.org/slack/oauth_redirect"]
+    assert "redirect_urls" not in socket["oauth_config"]
+
+
+def test_uninstalls_and_revoked_tokens_are_subscribed() -> None:
+    events = manifest()["settings"]["event_subscriptions"]["bot_events"]
+    assert {"app_uninstalled", "tokens_revoked"} <= set(events)

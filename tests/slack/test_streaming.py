@@ -10,8 +10,8 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from handlers.slack.app import make_web_client
 from handlers.slack.blocks.limits import MAX_MESSAGE_TEXT, STREAM_MESSAGE_MARKDOWN
+from handlers.slack.clients import SlackClients
 from handlers.slack.mrkdwn import open_fence, to_mrkdwn
 from handlers.slack.streaming import (
     NO_ANSWER,
@@ -48,8 +48,14 @@ def slack() -> Iterator[SlackEmulator]:
 
 
 @pytest.fixture
-def client(slack: SlackEmulator) -> WebClient:
-    return make_web_client(slack.bot_token, slack.api_url)
+def clients(slack: SlackEmulator) -> SlackClients:
+    return SlackClients(slack.api_url, token=slack.bot_token)
+
+
+@pytest.fixture
+def client(clients: SlackClients) -> WebClient:
+    """The workspace's client, as the streamer gets it, for the test's own calls."""
+    return clients.for_team(TEAM)
 
 
 @pytest.fixture
@@ -63,8 +69,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def streamer(client: WebClient, memo: NativeStreamingMemo, clock: FakeClock) -> ReplyStreamer:
-    return ReplyStreamer(client, memo, update_interval=1.0, clock=clock, sleep=clock.sleep)
+def streamer(clients: SlackClients, memo: NativeStreamingMemo, clock: FakeClock) -> ReplyStreamer:
+    return ReplyStreamer(clients, memo, update_interval=1.0, clock=clock, sleep=clock.sleep)
 
 
 def open_reply(slack: SlackEmulator, streamer: ReplyStreamer) -> tuple[str, ReplyStream]:
@@ -120,9 +126,9 @@ def context_text(message: Message) -> str:
 
 
 def test_native_reply_holds_the_whole_answer_for_a_handful_of_calls(
-    slack: SlackEmulator, client: WebClient, memo: NativeStreamingMemo
+    slack: SlackEmulator, clients: SlackClients, memo: NativeStreamingMemo
 ) -> None:
-    streamer = ReplyStreamer(client, memo)  # the real clock: 500 tokens as fast as they come
+    streamer = ReplyStreamer(clients, memo)  # the real clock: 500 tokens as fast as they come
     parent, stream = open_reply(slack, streamer)
     answer = short_answer(500)
     for token in tokens_of(answer):

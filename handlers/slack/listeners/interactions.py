@@ -32,7 +32,7 @@ def register(app: App, deps: SlackDeps) -> None:
         ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient
     ) -> None:
         """Open the modal at once: its trigger expires three seconds after the click."""
-        if turned_away(deps.flood, body, ack, deps.client):
+        if turned_away(deps.flood, body, ack, client):
             return
         ack()
         team = context.team_id or ""
@@ -65,8 +65,10 @@ def register(app: App, deps: SlackDeps) -> None:
         )
 
     @app.action(FIX_ACTION)
-    def on_fix_button(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        if turned_away(deps.flood, body, ack, deps.client):
+    def on_fix_button(
+        ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient
+    ) -> None:
+        if turned_away(deps.flood, body, ack, client):
             return
         ack()
         team = context.team_id or ""
@@ -118,9 +120,11 @@ def register(app: App, deps: SlackDeps) -> None:
         )
 
     @app.action(USE_MODEL_ACTION)
-    def on_use_button(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    def on_use_button(
+        ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient
+    ) -> None:
         """Bind the channel the notice is in to the job's model (one binding per click)."""
-        if turned_away(deps.flood, body, ack, deps.client):
+        if turned_away(deps.flood, body, ack, client):
             return
         ack()
         team = context.team_id or ""
@@ -142,7 +146,7 @@ def register(app: App, deps: SlackDeps) -> None:
     def on_compare_button(
         ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient
     ) -> None:
-        if turned_away(deps.flood, body, ack, deps.client):
+        if turned_away(deps.flood, body, ack, client):
             return
         ack()
         team = context.team_id or ""

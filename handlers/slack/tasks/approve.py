@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from finetuning.jobs import JobRecord
@@ -48,13 +49,14 @@ def decision_payload(
 def request_approval(deps: SlackDeps, job: JobRecord, payload: dict[str, Any]) -> None:
     """Ask the admins (once each), then tell the requester the job waits."""
     threshold = deps.approvals.threshold_usd
-    destinations = _destinations(deps)
+    client = deps.clients.for_team(job.workspace_id)
+    destinations = _destinations(deps, client)
     asked = {request.channel for request in deps.approvals.requests(job.id)}
     text, blocks = approval_request_blocks(job, threshold)
     for channel in destinations:
         if channel in asked:
             continue
-        posted = deps.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        posted = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
         deps.approvals.record_request(job.id, str(posted["channel"]), str(posted["ts"]))
     if deps.admin_channel:
         where = f"the admins in <#{deps.admin_channel}>"
@@ -63,13 +65,13 @@ def request_approval(deps: SlackDeps, job: JobRecord, payload: dict[str, Any]) -
     waiting = awaiting_text(job, threshold, where)
     where_asked = job.channel_id or payload.get("channel")
     if where_asked is None:
-        deps.client.chat_postMessage(channel=payload["user"], text=waiting)
+        client.chat_postMessage(channel=payload["user"], text=waiting)
         return
     if destinations:
         posted_blocks = to_dicts([section(waiting)])
     else:  # nobody named: the admins who can see this thread decide here
         posted_blocks = to_dicts([section(waiting)]) + blocks[1:]
-    posted = deps.client.chat_postMessage(
+    posted = client.chat_postMessage(
         channel=where_asked, thread_ts=job.thread_ts, text=waiting, blocks=posted_blocks
     )
     if not destinations:
@@ -77,13 +79,13 @@ def request_approval(deps: SlackDeps, job: JobRecord, payload: dict[str, Any]) -
     deps.jobs.mark_announced(job.id, str(posted["ts"]))
 
 
-def _destinations(deps: SlackDeps) -> list[str]:
+def _destinations(deps: SlackDeps, client: WebClient) -> list[str]:
     """Where requests go: the admin channel, or each configured admin's direct messages."""
     if deps.admin_channel:
         return [deps.admin_channel]
     found: list[str] = []
     for user in deps.admins.configured:
-        opened = deps.client.conversations_open(users=user)
+        opened = client.conversations_open(users=user)
         found.append(str(opened["channel"]["id"]))
     return found
 
@@ -132,7 +134,7 @@ def _announce_once(
     if job.channel_id is None:
         return
     if job.status_message_ts is None or job.status_message_ts == waiting:
-        posted = deps.client.chat_postMessage(
+        posted = deps.clients.for_team(job.workspace_id).chat_postMessage(
             channel=job.channel_id, thread_ts=job.thread_ts, text=text, blocks=blocks
         )
         deps.jobs.mark_announced(job.id, str(posted["ts"]))
@@ -143,11 +145,12 @@ def _announce_once(
 
 def _tell_requester(deps: SlackDeps, job: JobRecord, payload: dict[str, Any], text: str) -> None:
     _edit_waiting(deps, job, payload)
+    client = deps.clients.for_team(job.workspace_id)
     if job.channel_id is None:
         if job.started_by:
-            deps.client.chat_postMessage(channel=job.started_by, text=text)
+            client.chat_postMessage(channel=job.started_by, text=text)
         return
-    deps.client.chat_postMessage(channel=job.channel_id, thread_ts=job.thread_ts, text=text)
+    client.chat_postMessage(channel=job.channel_id, thread_ts=job.thread_ts, text=text)
 
 
 def _edit_waiting(deps: SlackDeps, job: JobRecord, payload: dict[str, Any]) -> None:
@@ -156,7 +159,7 @@ def _edit_waiting(deps: SlackDeps, job: JobRecord, payload: dict[str, Any]) -> N
     if not waiting or job.channel_id is None:
         return
     text = decided_text(job, Decision(payload["decision"]), payload["by"])
-    _update(deps, job.channel_id, str(waiting), text, to_dicts([section(text)]))
+    _update(deps, job, job.channel_id, str(waiting), text, to_dicts([section(text)]))
 
 
 def _show_on_requests(deps: SlackDeps, job: JobRecord, payload: dict[str, Any]) -> None:
@@ -165,7 +168,7 @@ def _show_on_requests(deps: SlackDeps, job: JobRecord, payload: dict[str, Any]) 
     text, blocks = approval_outcome_blocks(job, Decision(payload["decision"]), payload["by"])
     for request in deps.approvals.requests(job.id):
         if request.ts != payload.get("waiting_ts"):
-            _update(deps, request.channel, request.ts, text, blocks)
+            _update(deps, job, request.channel, request.ts, text, blocks)
 
 
 def show_decision_on(
@@ -173,15 +176,23 @@ def show_decision_on(
 ) -> None:
     """One request message shows a decision taken elsewhere (a late click on it)."""
     text, blocks = approval_outcome_blocks(job, decision, by)
-    _update(deps, channel, ts, text, blocks)
+    _update(deps, job, channel, ts, text, blocks)
 
 
 def _update(
-    deps: SlackDeps, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]
+    deps: SlackDeps,
+    job: JobRecord,
+    channel: str,
+    ts: str,
+    text: str,
+    blocks: list[dict[str, Any]],
 ) -> None:
-    """Edit a message; one that is gone (deleted, channel archived) is not worth a retry."""
+    """Edit a message about `job` (in its workspace); one that is gone (deleted, channel
+    archived) is not worth a retry."""
     try:
-        deps.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        deps.clients.for_team(job.workspace_id).chat_update(
+            channel=channel, ts=ts, text=text, blocks=blocks
+        )
     except SlackApiError as exc:
         if is_transient(exc):
             raise

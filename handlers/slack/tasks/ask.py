@@ -110,7 +110,7 @@ def run_ask(deps: SlackDeps, payload: dict[str, Any]) -> None:
         _answer_privately(deps, payload, model, settings, question)
         return
     with slack_transient_as_retry():
-        root = deps.client.chat_postMessage(
+        root = deps.clients.for_team(team).chat_postMessage(
             channel=channel, text=question_text(user, model, question), unfurl_links=False
         )
     thread_ts = str(root["ts"])
@@ -198,7 +198,7 @@ class _Board:
         text, blocks = compare_blocks(
             self._payload["user"], self._payload["question"], self._columns
         )
-        posted = self._deps.client.chat_postMessage(
+        posted = self._deps.clients.for_team(self._payload["team"]).chat_postMessage(
             channel=self._payload["channel"],
             thread_ts=self._payload.get("thread_ts"),
             text=text,
@@ -222,7 +222,7 @@ class _Board:
         if not streamer.budget.take(self._payload["team"], "chat.update", force=final):
             return
         # The last edit waits out a rate limit; an intermediate one is simply skipped.
-        client = self._deps.client if final else streamer.quick_client
+        client = streamer.client_for(self._payload["team"], must_land=final)
         try:
             client.chat_update(
                 channel=self._payload["channel"], ts=self._ts, text=text, blocks=blocks
@@ -237,7 +237,7 @@ class _Board:
         """A long answer in full, in the comparison's thread, split at Slack's limits."""
         thread = self._payload.get("thread_ts") or self._ts
         for part in split_for_slack(to_mrkdwn(column.text), MAX_MESSAGE_TEXT):
-            self._deps.client.chat_postMessage(
+            self._deps.clients.for_team(self._payload["team"]).chat_postMessage(
                 channel=self._payload["channel"],
                 thread_ts=thread,
                 text=f"*{column.model}*\n{part}",

@@ -69,10 +69,11 @@ def run_audit(deps: SlackDeps, payload: dict[str, Any]) -> None:
 def _send_csv(deps: SlackDeps, team: str, user: str) -> None:
     now = utcnow()
     content = deps.audit.export_csv(team, since=now - timedelta(days=CSV_DAYS))
-    opened = deps.client.conversations_open(users=user)
+    client = deps.clients.for_team(team)
+    opened = client.conversations_open(users=user)
     channel = str(opened["channel"]["id"])
     name = f"tunebot-audit-{now:%Y-%m-%d}.csv"
-    deps.client.files_upload_v2(
+    client.files_upload_v2(
         channel=channel,
         content=content,
         filename=name,

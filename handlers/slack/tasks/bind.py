@@ -123,7 +123,7 @@ def _unbind(deps: SlackDeps, payload: dict[str, Any]) -> None:
 
 def _post(deps: SlackDeps, payload: dict[str, Any], text: str) -> None:
     with slack_transient_as_retry():
-        deps.client.chat_postMessage(
+        deps.clients.for_team(payload["team"]).chat_postMessage(
             channel=payload["channel"],
             thread_ts=payload["thread_ts"] or None,
             text=text,

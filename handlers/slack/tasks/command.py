@@ -72,7 +72,7 @@ def respond_privately(deps: SlackDeps, payload: dict[str, Any], text: str) -> No
             return
         except httpx.HTTPError:
             pass
-    deps.client.chat_postEphemeral(
+    deps.clients.for_team(payload["team"]).chat_postEphemeral(
         channel=payload["channel"],
         user=payload["user"],
         thread_ts=payload.get("thread_ts") or None,

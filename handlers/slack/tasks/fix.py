@@ -14,16 +14,17 @@ from handlers.slack.tasks.slack_calls import slack_transient_as_retry
 
 def run_fix(deps: SlackDeps, payload: dict[str, Any]) -> None:
     team, channel, user = payload["team"], payload["channel"], payload["user"]
+    client = deps.clients.for_team(team)
     with slack_transient_as_retry():
         try:
             dataset = deps.library.get(team, payload["dataset"])
         except DatasetNotFoundError:
-            deps.client.chat_postEphemeral(
+            client.chat_postEphemeral(
                 channel=channel, user=user, text="That dataset is gone; upload the file again."
             )
             return
         if dataset.normalized_path is None or not dataset.normalized_path.exists():
-            deps.client.chat_postEphemeral(
+            client.chat_postEphemeral(
                 channel=channel, user=user, text="The stored file is gone; upload it again."
             )
             return
@@ -35,7 +36,7 @@ def run_fix(deps: SlackDeps, payload: dict[str, Any]) -> None:
         )
         thread_ts = dataset.thread_ts or payload.get("thread_ts")
         changes = "\n".join(f"• {change}" for change in result.changes) or "• nothing to change"
-        deps.client.files_upload_v2(
+        client.files_upload_v2(
             channel=channel,
             thread_ts=thread_ts,
             file=str(result.path),
@@ -61,7 +62,7 @@ def run_fix(deps: SlackDeps, payload: dict[str, Any]) -> None:
             fixable=planned_fixes(fixed.report),
             command=deps.command,
         )
-        posted = deps.client.chat_postMessage(
+        posted = client.chat_postMessage(
             channel=channel, thread_ts=thread_ts, text=text, blocks=blocks
         )
         if fixed.created:

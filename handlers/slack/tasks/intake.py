@@ -7,6 +7,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from slack_sdk import WebClient
+
 from finetuning.datasets.fixes import planned_fixes
 from finetuning.datasets.library import Origin
 from finetuning.tasks import ATTEMPT
@@ -26,16 +28,17 @@ def run_intake(deps: SlackDeps, payload: dict[str, Any]) -> None:
     """Check one shared file and answer in its thread; payload from the file_share listener."""
     channel = payload["channel"]
     thread_ts = payload["thread_ts"]
+    client = deps.clients.for_team(payload["team"])
     with slack_transient_as_retry():
         file = payload["file"]
         if is_partial(file):
-            file = deps.client.files_info(file=file["id"])["file"]
+            file = client.files_info(file=file["id"])["file"]
         name = str(file.get("name") or "")
         if not is_dataset_name(name):
             return
         size = int(file.get("size") or 0)
         if size > deps.max_upload_bytes:
-            _reply(deps, channel, thread_ts, _too_large(name, size, deps.max_upload_bytes))
+            _reply(client, channel, thread_ts, _too_large(name, size, deps.max_upload_bytes))
             return
         url = str(file.get("url_private_download") or file.get("url_private") or "")
         with tempfile.TemporaryDirectory(prefix="tunebot-intake-") as scratch:
@@ -43,14 +46,14 @@ def run_intake(deps: SlackDeps, payload: dict[str, Any]) -> None:
             try:
                 download(
                     url,
-                    deps.bot_token,
+                    str(client.token),
                     local,
                     hosts=deps.file_hosts,
                     max_bytes=deps.max_upload_bytes,
                     client=deps.http,
                 )
             except DownloadError as exc:
-                _reply(deps, channel, thread_ts, f":warning: I could not read `{name}`: {exc}.")
+                _reply(client, channel, thread_ts, f":warning: I could not read `{name}`: {exc}.")
                 return
             dataset = deps.library.ingest(
                 local,
@@ -67,7 +70,7 @@ def run_intake(deps: SlackDeps, payload: dict[str, Any]) -> None:
             return  # a retried intake whose report is already in this thread
         file_id = str(file["id"])
         if payload.get(ATTEMPT, 1) > 1:
-            earlier = _posted_report(deps, channel, thread_ts, file_id)
+            earlier = _posted_report(client, channel, thread_ts, file_id)
             if earlier is not None:  # an earlier attempt posted it, then died
                 if dataset.created or dataset.report_message_ts is None:
                     deps.library.mark_reported(dataset.id, earlier)
@@ -81,7 +84,7 @@ def run_intake(deps: SlackDeps, payload: dict[str, Any]) -> None:
         )
         if not dataset.created and dataset.thread_ts != thread_ts:
             text = f"These bytes were checked before as {dataset.short_id}. {text}"
-        posted = deps.client.chat_postMessage(
+        posted = client.chat_postMessage(
             channel=channel,
             thread_ts=thread_ts,
             text=text,
@@ -92,11 +95,9 @@ def run_intake(deps: SlackDeps, payload: dict[str, Any]) -> None:
             deps.library.mark_reported(dataset.id, str(posted["ts"]))
 
 
-def _posted_report(deps: SlackDeps, channel: str, thread_ts: str, file_id: str) -> str | None:
+def _posted_report(client: WebClient, channel: str, thread_ts: str, file_id: str) -> str | None:
     """The report an earlier attempt posted for this file, found by its message metadata."""
-    replies = deps.client.conversations_replies(
-        channel=channel, ts=thread_ts, include_all_metadata=True
-    )
+    replies = client.conversations_replies(channel=channel, ts=thread_ts, include_all_metadata=True)
     for message in replies.get("messages") or []:
         metadata = message.get("metadata") or {}
         payload = metadata.get("event_payload") or {}
@@ -113,5 +114,5 @@ def _too_large(name: str, size: int, limit: int) -> str:
     )
 
 
-def _reply(deps: SlackDeps, channel: str, thread_ts: str, text: str) -> None:
-    deps.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+def _reply(client: WebClient, channel: str, thread_ts: str, text: str) -> None:
+    client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)

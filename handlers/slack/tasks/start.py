@@ -99,7 +99,7 @@ def _post(
         _tell_user(deps, payload, text)
         return None
     thread_ts = job.thread_ts if job else None
-    posted = deps.client.chat_postMessage(
+    posted = deps.clients.for_team(payload["team"]).chat_postMessage(
         channel=channel, thread_ts=thread_ts, text=text, blocks=blocks
     )
     return str(posted["ts"])
@@ -107,7 +107,8 @@ def _post(
 
 def _tell_user(deps: SlackDeps, payload: dict[str, Any], text: str) -> None:
     channel = payload.get("channel")
+    client = deps.clients.for_team(payload["team"])
     if channel:
-        deps.client.chat_postEphemeral(channel=channel, user=payload["user"], text=text)
+        client.chat_postEphemeral(channel=channel, user=payload["user"], text=text)
     else:
-        deps.client.chat_postMessage(channel=payload["user"], text=text)
+        client.chat_postMessage(channel=payload["user"], text=text)

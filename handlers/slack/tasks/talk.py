@@ -110,7 +110,7 @@ def _may_retry(payload: dict[str, Any]) -> bool:
 def _tell(deps: SlackDeps, payload: dict[str, Any], text: str) -> None:
     """A note only the person sees, in the thread they wrote in."""
     with slack_transient_as_retry():
-        deps.client.chat_postEphemeral(
+        deps.clients.for_team(payload["team"]).chat_postEphemeral(
             channel=payload["channel"],
             user=payload["user"],
             thread_ts=payload["thread_ts"],

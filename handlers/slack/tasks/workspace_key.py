@@ -100,7 +100,9 @@ def _show(deps: SlackDeps, payload: dict[str, Any], view: View) -> None:
     channel they asked from, privately."""
     with slack_transient_as_retry():
         try:
-            deps.client.views_update(view_id=payload["view_id"], view=view)
+            deps.clients.for_team(payload["team"]).views_update(
+                view_id=payload["view_id"], view=view
+            )
         except SlackApiError as exc:
             if is_transient(exc):
                 raise

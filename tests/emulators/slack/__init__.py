@@ -10,6 +10,7 @@ from tests.emulators.slack.records import (
     StoredFile,
     View,
 )
+from tests.emulators.slack.view import SlackWorkspace
 from tests.emulators.slack.workspace import (
     ADMIN,
     ALICE,
@@ -40,6 +41,7 @@ __all__ = [
     "Message",
     "ResponsePost",
     "SlackEmulator",
+    "SlackWorkspace",
     "StoredFile",
     "View",
 ]

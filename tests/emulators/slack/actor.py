@@ -29,7 +29,7 @@ from tests.emulators.slack.response_urls import apply_response, new_target, targ
 from tests.emulators.slack.workspace import Workspace
 
 FORM = "application/x-www-form-urlencoded"
-DEFAULT_SUBSCRIPTIONS = frozenset({"app_mention", "message"})
+DEFAULT_SUBSCRIPTIONS = frozenset({"app_mention", "message", "app_uninstalled", "tokens_revoked"})
 
 
 def _answer(attempts: list[Delivery]) -> tuple[int, str]:

@@ -42,12 +42,43 @@ class _Answer:
     no_retry: bool
 
 
+@dataclass
+class AppEndpoint:
+    """The app as Slack knows it: one request URL and signing secret for every workspace."""
+
+    signing_secret: str
+    app_url: str | None = None
+    policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+
+
 class AppDeliverer:
-    def __init__(self, workspace: Workspace, signing_secret: str) -> None:
+    """Sends one workspace's requests to the app (and records them in that workspace)."""
+
+    def __init__(
+        self, workspace: Workspace, signing_secret: str, endpoint: AppEndpoint | None = None
+    ) -> None:
         self.workspace = workspace
-        self.signing_secret = signing_secret
-        self.app_url: str | None = None
-        self.policy = DeliveryPolicy()
+        self.endpoint = endpoint or AppEndpoint(signing_secret)
+
+    def for_workspace(self, workspace: Workspace) -> AppDeliverer:
+        """A deliverer for another workspace of the same app: same URL, secret and policy."""
+        return AppDeliverer(workspace, self.endpoint.signing_secret, self.endpoint)
+
+    @property
+    def signing_secret(self) -> str:
+        return self.endpoint.signing_secret
+
+    @property
+    def app_url(self) -> str | None:
+        return self.endpoint.app_url
+
+    @app_url.setter
+    def app_url(self, url: str | None) -> None:
+        self.endpoint.app_url = url
+
+    @property
+    def policy(self) -> DeliveryPolicy:
+        return self.endpoint.policy
 
     def send(
         self, *, kind: str, key: str, body: bytes, content_type: str, retry: bool

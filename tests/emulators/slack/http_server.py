@@ -1,11 +1,17 @@
-"""The emulator's HTTP face: the Web API, the upload URL, the file host and response_urls.
+"""The emulator's HTTP face: the Web API, the upload URL, the file host, response_urls and the
+OAuth authorize page, for every workspace it hosts.
 
 One loopback server answers all of them, so `file_host` is the API's own host:port, and a
-second one stands in for "some other host" that a file download may be redirected to.
+second one stands in for "some other host" that a file download may be redirected to. Which
+workspace a request is about comes from its token (the Web API), its path (files) or the id
+in its URL (uploads, response_urls), as on Slack.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import html
 import json
 import sys
 import threading
@@ -17,11 +23,10 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.emulators.slack.api_files import receive_upload
-from tests.emulators.slack.faults import Faults
 from tests.emulators.slack.records import JsonDict
 from tests.emulators.slack.response_urls import post_to_url
+from tests.emulators.slack.tenants import Tenants
 from tests.emulators.slack.web_api import call_method
-from tests.emulators.slack.workspace import Workspace
 
 LOGIN_PAGE = (
     b"<!DOCTYPE html><html><head><title>Sign in | Slack</title></head>"
@@ -76,10 +81,13 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         parts = [unquote(p) for p in url.path.split("/") if p]
         raw = self._body()
-        ws = self.server.workspace
+        tenants = self.server.tenants
         if len(parts) == 2 and parts[0] == "api":
             self._api(parts[1], url.query, raw)
+        elif verb == "GET" and parts == ["oauth", "v2", "authorize"]:
+            self._authorize(url.query)
         elif verb == "POST" and len(parts) == 3 and parts[:2] == ["upload", "v1"]:
+            ws = tenants.file_owner(ticket=parts[2])
             status, text = receive_upload(ws, parts[2], self._upload_bytes(raw))
             self._send(status, text.encode(), {"Content-Type": "text/plain; charset=utf-8"})
         elif verb == "GET" and len(parts) >= 3 and parts[0] == "files-pri":
@@ -90,6 +98,7 @@ class _Handler(BaseHTTPRequestHandler):
             except ValueError:
                 self._json(400, {"ok": False, "error": "invalid_payload"})
                 return
+            ws = tenants.file_owner(target=parts[1])
             self._json(*post_to_url(ws, parts[1], body if isinstance(body, dict) else {}))
         else:
             self._send(404, b"Not Found", {"Content-Type": "text/plain"})
@@ -120,9 +129,32 @@ class _Handler(BaseHTTPRequestHandler):
             # Slack reads a token from form fields, never from a JSON body.
             token = None if body_is_json else (str(token_param) if token_param else None)
         status, headers, body = call_method(
-            self.server.workspace, self.server.faults, method, params, token
+            self.server.tenants, method, params, token, self._client_auth(authorization)
         )
         self._send(status, body, headers)
+
+    @staticmethod
+    def _client_auth(authorization: str) -> tuple[str, str] | None:
+        """The app's client id and secret from HTTP Basic auth (how slack_sdk sends them to
+        oauth.v2.access), if that is what the header holds."""
+        if not authorization.startswith("Basic "):
+            return None
+        try:
+            decoded = base64.b64decode(authorization.removeprefix("Basic ").strip()).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        client_id, _, secret = decoded.partition(":")
+        return client_id, secret
+
+    def _authorize(self, query: str) -> None:
+        params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+        with self.server.tenants.lock:
+            page = self.server.tenants.authorize(params)
+        if page.location is not None:
+            self._send(page.status, b"", {"Location": page.location})
+            return
+        body = f"<!DOCTYPE html><p>Slack could not install the app: {html.escape(str(page.error))}"
+        self._send(page.status, body.encode(), {"Content-Type": "text/html; charset=utf-8"})
 
     def _upload_bytes(self, raw: bytes) -> bytes:
         """The upload URL takes the raw bytes (as slack_sdk sends them) or a multipart `file`."""
@@ -133,10 +165,13 @@ class _Handler(BaseHTTPRequestHandler):
         return raw
 
     def _download(self, team_and_file: str) -> None:
-        ws = self.server.workspace
-        authorized = self.headers.get("Authorization", "") == f"Bearer {ws.bot_token}"
+        tenants = self.server.tenants
+        team, _, file_id = team_and_file.partition("-")
+        ws = tenants.team(team) or tenants.primary
         with ws.lock:
-            team, _, file_id = team_and_file.partition("-")
+            authorized = ws.installed and (
+                self.headers.get("Authorization", "") == f"Bearer {ws.bot_token}"
+            )
             stored = ws.files.get(file_id)
             ws.downloads.append(
                 {
@@ -168,14 +203,19 @@ class _ForeignHandler(_Handler):
     """Another host: it records who came (and with which headers) and hands out the bytes."""
 
     def _route(self, verb: str) -> None:
-        ws = self.server.workspace
+        tenants = self.server.tenants
+        ws = tenants.primary
         parts = [p for p in urlsplit(self.path).path.split("/") if p]
         with ws.lock:
             ws.foreign_requests.append(
                 {"method": verb, "path": self.path, "headers": dict(self.headers.items())}
             )
             ws.notify()
-            stored = ws.files.get(parts[1]) if len(parts) >= 2 else None
+            file_id = parts[1] if len(parts) >= 2 else ""
+            stored = next(
+                (w.files[file_id] for w in tenants.workspaces.values() if file_id in w.files),
+                None,
+            )
             content = stored.content if stored is not None else b""
         self._send(200, content, {"Content-Type": "application/octet-stream"})
 
@@ -194,11 +234,10 @@ class EmulatorServer(ThreadingHTTPServer):
             return
         super().handle_error(request, client_address)
 
-    def __init__(self, workspace: Workspace, faults: Faults, *, foreign: bool = False) -> None:
+    def __init__(self, tenants: Tenants, *, foreign: bool = False) -> None:
         handler = _ForeignHandler if foreign else _Handler
         super().__init__(("127.0.0.1", 0), handler)
-        self.workspace = workspace
-        self.faults = faults
+        self.tenants = tenants
         self._thread: threading.Thread | None = None
 
     @property

@@ -1,4 +1,5 @@
-"""The Web API front door: authentication, unknown methods, faults, the call log, dispatch."""
+"""The Web API front door: which workspace a token opens, unknown methods, faults, the call
+log, dispatch."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import time
 
 from tests.emulators.slack import api_chat, api_files, api_identity, api_streams, api_views
 from tests.emulators.slack.errors import ApiError
-from tests.emulators.slack.faults import Faults
 from tests.emulators.slack.records import ApiCall, JsonDict
 from tests.emulators.slack.request import ApiRequest, Method
+from tests.emulators.slack.tenants import ACCESS, Tenants
 from tests.emulators.slack.workspace import Workspace
 
 METHODS: dict[str, Method] = {
@@ -24,41 +25,57 @@ JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
 
 def _gate(
-    ws: Workspace, faults: Faults, method: str, token: str | None
-) -> tuple[ApiError | None, float]:
-    if method not in METHODS:
-        return ApiError("unknown_method", status=404, req_method=method), 0.0
-    if not token:
-        return ApiError("not_authed"), 0.0
-    if token != ws.bot_token:
-        return ApiError("invalid_auth"), 0.0
-    return faults.take(method, time.monotonic())
+    tenants: Tenants, method: str, params: JsonDict, token: str | None
+) -> tuple[Workspace, ApiError | None, float]:
+    """The workspace the call is about (by its token, or for an OAuth exchange by its code)
+    and whether it may go on: Slack checks the method, then the token, then its limits."""
+    primary = tenants.primary
+    if method not in METHODS and method != ACCESS:
+        return primary, ApiError("unknown_method", status=404, req_method=method), 0.0
+    if method == ACCESS:
+        grant = tenants.grant_of(params.get("code"))
+        ws = tenants.team(grant.team_id) if grant is not None else None
+        return ws or primary, None, 0.0
+    ws, refusal = tenants.resolve(token)
+    if ws is None or refusal is not None:
+        return ws or primary, refusal, 0.0
+    refusal, delay = ws.faults.take(method, time.monotonic())
+    return ws, refusal, delay
 
 
 def call_method(
-    ws: Workspace, faults: Faults, method: str, params: JsonDict, token: str | None
+    tenants: Tenants,
+    method: str,
+    params: JsonDict,
+    token: str | None,
+    client_auth: tuple[str, str] | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
-    """Run one Web API call; answer (HTTP status, headers, JSON body) as Slack would."""
+    """Run one Web API call; answer (HTTP status, headers, JSON body) as Slack would. The call
+    is logged in the workspace it was about (a token nobody has: the first workspace)."""
     started = time.time()
-    with ws.lock:
-        refusal, delay = _gate(ws, faults, method, token)
+    with tenants.lock:
+        ws, refusal, delay = _gate(tenants, method, params, token)
     if delay > 0:
         time.sleep(delay)  # outside the lock: a slow method must not stall the workspace
-    with ws.lock:
+    with tenants.lock:
         status, headers = 200, dict(JSON_HEADERS)
         body: JsonDict
         if refusal is None:
             try:
-                body = METHODS[method](ApiRequest(method, params, token or "", ws))
+                if method == ACCESS:
+                    body = tenants.access(params, client_auth)
+                else:
+                    body = METHODS[method](ApiRequest(method, params, token or "", ws))
             except ApiError as error:
                 refusal = error
         if refusal is not None:
             status, body = refusal.status, refusal.body()
             headers.update(refusal.headers)
+        logged = {k: v for k, v in params.items() if k != "client_secret"}
         ws.calls.append(
             ApiCall(
                 method=method,
-                params=json.loads(json.dumps(params, default=str)),
+                params=json.loads(json.dumps(logged, default=str)),
                 time=started,
                 token=token,
                 status=status,

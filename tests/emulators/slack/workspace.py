@@ -6,12 +6,14 @@ test thread all touch it, and one lock makes every method call atomic the way Sl
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from tests.emulators.slack.errors import ApiError
+from tests.emulators.slack.faults import Faults
 from tests.emulators.slack.records import (
     ApiCall,
     Channel,
@@ -40,16 +42,39 @@ PRIVATE = "G0PRIVATE"
 
 
 class Workspace:
-    """One team with its people, channels and everything posted there."""
+    """One team with its people, channels and everything posted there.
 
-    def __init__(self, *, bot_token: str, team_id: str, team_domain: str = "tunebot-test") -> None:
+    `installed` says whether the app is in the workspace, that is whether `bot_token` opens its
+    Web API; a workspace that installs the app through OAuth starts without it.
+    """
+
+    def __init__(
+        self,
+        *,
+        bot_token: str,
+        team_id: str,
+        team_domain: str = "tunebot-test",
+        bot_user_id: str = BOT_USER_ID,
+        bot_id: str = BOT_ID,
+        installed: bool = True,
+        ids: Iterator[int] | None = None,
+        lock: threading.RLock | None = None,
+    ) -> None:
         self.bot_token = bot_token
         self.team_id = team_id
         self.team_domain = team_domain
-        self.bot_user_id = BOT_USER_ID
-        self.bot_id = BOT_ID
+        self.team_name = f"{team_domain} ({team_id})"
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
         self.app_id = APP_ID
-        self.lock = threading.RLock()
+        self.installed = installed
+        self.faults = Faults()
+        # Ids (files, views, response URLs...) come from one counter per emulator, so that two
+        # workspaces on one server never hand out the same one, as on Slack.
+        self.ids = ids if ids is not None else itertools.count(1)
+        # Workspaces on one server share one lock: a call resolves its workspace, then runs in
+        # it, and one lock keeps that atomic without an order to take two in.
+        self.lock = lock if lock is not None else threading.RLock()
         self.changed = threading.Condition(self.lock)
         self.users: dict[str, User] = {}
         self.channels: dict[str, Channel] = {}
@@ -73,17 +98,16 @@ class Workspace:
         self.streaming_error: str | None = None
         self.app_event_sink: Callable[[JsonDict], None] | None = None
         self._last_ts_us = 0
-        self._seq = 0
         self._seed()
 
     def _seed(self) -> None:
-        self.add_user(User(BOT_USER_ID, "tunebot", is_bot=True))
+        self.add_user(User(self.bot_user_id, "tunebot", is_bot=True))
         self.add_user(User(ADMIN, "ada", is_admin=True))
         self.add_user(User(OWNER, "olga", is_admin=True, is_owner=True))
         self.add_user(User(ALICE, "alice"))
         self.add_user(User(BOB, "bob"))
         people = {ADMIN, OWNER, ALICE, BOB}
-        self.add_channel(Channel(GENERAL, "general", members=people | {BOT_USER_ID}))
+        self.add_channel(Channel(GENERAL, "general", members=people | {self.bot_user_id}))
         self.add_channel(Channel(RANDOM, "random", bot_member=False, members=set(people)))
         self.add_channel(
             Channel(PRIVATE, "ml-private", is_private=True, bot_member=False, members={ALICE})
@@ -99,9 +123,7 @@ class Workspace:
             return f"{self._last_ts_us // 1_000_000}.{self._last_ts_us % 1_000_000:06d}"
 
     def new_id(self, prefix: str) -> str:
-        with self.lock:
-            self._seq += 1
-            return f"{prefix}{self._seq:08d}"
+        return f"{prefix}{next(self.ids):08d}"
 
     def notify(self) -> None:
         """Wake `wait_for` callers: something they may be waiting on has changed."""
