@@ -31,7 +31,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from finetuning.audit import AuditLog
-from finetuning.credentials import Accounts
+from finetuning.credentials import Accounts, SecretBox, WorkspaceKeys, new_secret_key
 from finetuning.datasets.models import default_catalog
 from finetuning.follow.follower import Follower
 from finetuning.provider import OpenAIProvider, ProviderSettings, make_client
@@ -158,9 +158,14 @@ def cycle_rig(size: int, folder: Path) -> Iterator[CycleRig]:
         try:
             with make_client(settings) as client:
                 provider = OpenAIProvider(client, settings)
+                # As deployed with workspace keys on: each cycle also reads the keys of the
+                # workspaces with active jobs (one SELECT), whether or not any has one.
+                keys = WorkspaceKeys(
+                    factory, SecretBox([new_secret_key()]), audit=AuditLog(factory)
+                )
                 follower = Follower(
                     factory,
-                    Accounts.fixed(provider),
+                    Accounts.fixed(provider, keys=keys),
                     default_catalog(),
                     audit=AuditLog(factory),
                     page_size=PAGE_SIZE,

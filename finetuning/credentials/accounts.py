@@ -74,12 +74,20 @@ class Accounts:
         return self._operator is not None
 
     @classmethod
-    def fixed(cls, jobs: OpenAIProvider, chat: ChatProvider | None = None) -> Accounts:
-        """Every workspace on one account (one key, no per-workspace keys): tests, benches and
-        single-team deployments that build their provider themselves."""
-        accounts = cls(None, operator=None)
-        placeholder = ChatProvider(jobs.client) if chat is None else chat
-        accounts._operator = Account(OPERATOR, jobs, placeholder)
+    def fixed(
+        cls,
+        jobs: OpenAIProvider,
+        chat: ChatProvider | None = None,
+        *,
+        keys: WorkspaceKeys | None = None,
+    ) -> Accounts:
+        """Workspaces without a key of their own on one given provider (tests, benches, and
+        deployments that build their provider themselves); `keys`, if given, still decide for
+        workspaces that set one."""
+        accounts = cls(keys, operator=None, base_url=jobs.settings.base_url)
+        accounts._template = jobs.settings
+        chat = ChatProvider(jobs.client) if chat is None else chat
+        accounts._operator = Account(OPERATOR, jobs, chat)
         return accounts
 
     def for_workspace(self, workspace_id: str) -> Account:

@@ -36,6 +36,10 @@ class OpenAIProvider:
         self._settings = settings
 
     @property
+    def settings(self) -> ProviderSettings:
+        return self._settings
+
+    @property
     def client(self) -> openai.OpenAI:
         """The SDK client, for a `ChatProvider` that shares its connections and retries."""
         return self._client
