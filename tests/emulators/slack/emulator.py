@@ -204,10 +204,16 @@ class SlackEmulator(WorkspaceActor):
         count: int = 1,
         status: int = 200,
         delay: float = 0.0,
+        late: float = 0.0,
     ) -> None:
-        """Make the next `count` calls to `method` fail with `error` and/or answer `delay` late."""
+        """Make the next `count` calls to `method` fail with `error` and/or wait `delay` seconds
+        before they run, and/or answer `late` seconds after they took effect.
+
+        `late` is the network between Slack and the app: a posted message is there for people to
+        see (and click) before the app learns its ts.
+        """
         with self._ws.lock:
-            self._faults.inject(method, error, count, status, delay)
+            self._faults.inject(method, error, count, status, delay, late)
 
     @property
     def echo_app_events(self) -> bool:

@@ -7,7 +7,7 @@ import time
 
 from tests.emulators.slack import api_chat, api_files, api_identity, api_streams, api_views
 from tests.emulators.slack.errors import ApiError
-from tests.emulators.slack.faults import Faults
+from tests.emulators.slack.faults import Faults, Gate
 from tests.emulators.slack.records import ApiCall, JsonDict
 from tests.emulators.slack.request import ApiRequest, Method
 from tests.emulators.slack.workspace import Workspace
@@ -23,15 +23,13 @@ METHODS: dict[str, Method] = {
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
 
-def _gate(
-    ws: Workspace, faults: Faults, method: str, token: str | None
-) -> tuple[ApiError | None, float]:
+def _gate(ws: Workspace, faults: Faults, method: str, token: str | None) -> Gate:
     if method not in METHODS:
-        return ApiError("unknown_method", status=404, req_method=method), 0.0
+        return Gate(ApiError("unknown_method", status=404, req_method=method))
     if not token:
-        return ApiError("not_authed"), 0.0
+        return Gate(ApiError("not_authed"))
     if token != ws.bot_token:
-        return ApiError("invalid_auth"), 0.0
+        return Gate(ApiError("invalid_auth"))
     return faults.take(method, time.monotonic())
 
 
@@ -41,9 +39,10 @@ def call_method(
     """Run one Web API call; answer (HTTP status, headers, JSON body) as Slack would."""
     started = time.time()
     with ws.lock:
-        refusal, delay = _gate(ws, faults, method, token)
-    if delay > 0:
-        time.sleep(delay)  # outside the lock: a slow method must not stall the workspace
+        gate = _gate(ws, faults, method, token)
+    refusal = gate.refusal
+    if gate.delay > 0:
+        time.sleep(gate.delay)  # outside the lock: a slow method must not stall the workspace
     with ws.lock:
         status, headers = 200, dict(JSON_HEADERS)
         body: JsonDict
@@ -67,4 +66,7 @@ def call_method(
             )
         )
         ws.notify()
-        return status, headers, json.dumps(body).encode("utf-8")
+        answer = json.dumps(body).encode("utf-8")
+    if gate.late > 0:
+        time.sleep(gate.late)  # done and visible already; only the caller hears of it late
+    return status, headers, answer
