@@ -371,6 +371,50 @@ def test_a_costly_job_waits_and_only_an_admins_click_starts_it_once(stage: Stage
     assert "was approved" in everything_said(said_in(stage, file.ts, "was approved"))
 
 
+def test_an_approval_the_moment_the_request_shows_still_announces_the_start(
+    stage: Stage, team: Team
+):
+    """Slack shows a message before the app hears back that it was posted. Here each post
+    reaches the app a second late and an admin approves as soon as the request shows: the
+    requester's thread still gets the start, the waiting message the decision, and the request
+    loses its buttons (the app once took the waiting message, not yet recorded, for the start's
+    announcement and never announced it)."""
+    person = next(team.people)
+    allowed(stage, team)
+    file = shared(stage, costly_jsonl(300), user=person)
+    stage.slack.inject("chat.postMessage", late=1.0, count=2)
+
+    assert stage.command("start", user=person)[0] == 200
+    request = stage.slack.wait_for(
+        lambda: next(
+            (
+                m
+                for m in stage.slack.messages(ADMIN_CHANNEL)
+                if m.by_app and f"<@{person}>" in everything_said(m) and APPROVE in buttons(m)
+            ),
+            None,
+        ),
+        timeout=WAIT,
+    )
+    stage.slack.click_button(ADMIN, ADMIN_CHANNEL, request.ts, APPROVE)
+
+    announced = everything_said(said_in(stage, file.ts, "started by"))
+    job = job_id(announced)
+    assert job in everything_said(request) and f"started by <@{person}>" in announced
+    assert f"was approved by <@{ADMIN}>" in everything_said(said_in(stage, file.ts, "was approved"))
+    assert not any("waits for an admin" in everything_said(m) for m in stage.thread(file.ts))
+    shown = stage.slack.wait_for(
+        lambda: (
+            (m := stage.slack.message(ADMIN_CHANNEL, request.ts))
+            and "Approved" in everything_said(m)
+            and m
+        ),
+        timeout=WAIT,
+    )
+    assert not buttons(shown)
+    assert stays(lambda: len(stage.provider_calls(*JOB_CREATE)) == 1, 1.0)
+
+
 def test_a_rejection_tells_the_requester_naming_the_admin(stage: Stage, team: Team):
     person, file, job = waiting_job(stage, team)
     request = request_for(stage, job)
