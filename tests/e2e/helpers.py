@@ -365,16 +365,21 @@ class Stage:
         with self._session() as session:
             return int(session.scalar(select(func.count()).select_from(Task)) or 0)
 
+    def pending_tasks(self) -> list[str]:
+        """The kinds of the tasks the app has not finished (queued, running or to be retried)."""
+        with self._session() as session:
+            return list(
+                session.scalars(select(Task.kind).where(Task.status == TaskStatus.PENDING.value))
+            )
+
     def busy(self) -> list[str]:
         """What the app still has in hand: pending tasks (by kind) and jobs it still follows."""
         with self._session() as session:
-            tasks = session.scalars(
-                select(Task.kind).where(Task.status == TaskStatus.PENDING.value)
-            )
             jobs = session.scalars(
                 select(Job.id).where(Job.status.in_(FOLLOWED), Job.provider_job_id.is_not(None))
             )
-            return [*tasks, *(f"job-{job}" for job in jobs)]
+            followed = [f"job-{job}" for job in jobs]
+        return [*self.pending_tasks(), *followed]
 
     # -- leaving ---------------------------------------------------------------------------------
 
