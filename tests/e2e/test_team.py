@@ -122,10 +122,12 @@ def stage(team: Team, request: pytest.FixtureRequest) -> Iterator[Stage]:
     try:
         yield current
         deployment.openai.clear_faults()
+        deployment.slack.clear_faults()
         deployment.openai.script = FAST_JOBS
         current.settle()
     finally:
         deployment.openai.clear_faults()
+        deployment.slack.clear_faults()
         deployment.openai.script = FAST_JOBS
         current.close()
         failed = request.node.rep_call.failed if hasattr(request.node, "rep_call") else False

@@ -384,6 +384,11 @@ def test_rate_limits_and_injected_errors(slack: SlackEmulator, client: WebClient
     outcomes = [(c.status, c.error) for c in slack.calls_to("chat.postMessage")]
     assert outcomes[-3:] == [(500, "fatal_error"), (500, "fatal_error"), (200, None)]
 
+    slack.inject("chat.postMessage", error="fatal_error", count=5)
+    slack.clear_faults()
+    client.chat_postMessage(channel=GENERAL, text="healthy again")
+    client.chat_update(channel=GENERAL, ts=ts, text="4")
+
 
 def test_a_late_answer_comes_after_the_message_is_there_for_people(
     slack: SlackEmulator, client: WebClient

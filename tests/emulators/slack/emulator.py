@@ -197,6 +197,11 @@ class SlackEmulator(WorkspaceActor):
         with self._ws.lock:
             self._faults.clear_rate_limit(method)
 
+    def clear_faults(self) -> None:
+        """Back to a Slack in good health: no rate limits, no injection left to use up."""
+        with self._ws.lock:
+            self._faults.clear()
+
     def inject(
         self,
         method: str,

@@ -56,6 +56,11 @@ class Faults:
     def clear_rate_limit(self, method: str) -> None:
         self._limits.pop(method, None)
 
+    def clear(self) -> None:
+        """Forget every rate limit and every injection not yet used up."""
+        self._limits.clear()
+        self._injections.clear()
+
     def inject(
         self,
         method: str,
