@@ -516,6 +516,9 @@ def test_without_an_admin_channel_the_request_goes_to_each_admin_directly(tmp_pa
                     ),
                     timeout=WAIT,
                 )
+        except BaseException:
+            print(stage.log())  # a deployment of its own: no fixture prints its bot's log
+            raise
         finally:
             stage.close()
 
