@@ -102,6 +102,7 @@ def stage(deployment: Deployment, request: pytest.FixtureRequest) -> Iterator[St
         yield current
     finally:
         deployment.openai.clear_faults()
+        deployment.slack.clear_faults()
         deployment.openai.script = FAST_JOBS
         deployment.slack.app_timeout = SLACK_APP_TIMEOUT
         deployment.slack.app_url = deployment.bot.events_url

@@ -21,8 +21,9 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from finetuning.follow.follower import FOLLOWED
 from storage.db import make_engine
-from storage.models import Dataset, Job, Task
+from storage.models import Dataset, Job, Task, TaskStatus
 from tests.e2e.process import BotProcess
 from tests.emulators.openai_emulator import OpenAIEmulator, RecordedRequest
 from tests.emulators.slack.delivery import sign
@@ -363,3 +364,42 @@ class Stage:
     def task_count(self) -> int:
         with self._session() as session:
             return int(session.scalar(select(func.count()).select_from(Task)) or 0)
+
+    def pending_tasks(self) -> list[str]:
+        """The kinds of the tasks the app has not finished (queued, running or to be retried)."""
+        with self._session() as session:
+            return list(
+                session.scalars(select(Task.kind).where(Task.status == TaskStatus.PENDING.value))
+            )
+
+    def busy(self) -> list[str]:
+        """What the app still has in hand: pending tasks (by kind) and jobs it still follows."""
+        with self._session() as session:
+            jobs = session.scalars(
+                select(Job.id).where(Job.status.in_(FOLLOWED), Job.provider_job_id.is_not(None))
+            )
+            followed = [f"job-{job}" for job in jobs]
+        return [*self.pending_tasks(), *followed]
+
+    # -- leaving ---------------------------------------------------------------------------------
+
+    def settle(self, timeout: float = 20.0) -> None:
+        """End the jobs this test left running at OpenAI and wait until the app is idle.
+
+        For a deployment whose follower polls often, shared by the tests of a module: what one
+        test leaves in flight lands in the next one's logs, which it reads from its own start. A
+        task still running after the test saw its effect (a cancel reaches OpenAI a moment after
+        the job row names who cancelled) or a job still followed (read at OpenAI every interval)
+        shows up there as requests that test never made.
+        """
+
+        def idle() -> bool:
+            for job in self.provider_jobs():
+                if job["status"] not in ("succeeded", "failed", "cancelled"):
+                    self.openai.finish(str(job["id"]), "cancelled")
+            return not self.busy()
+
+        try:
+            self.slack.wait_for(idle, timeout=timeout)
+        except TimeoutError:
+            raise AssertionError(f"still busy after the test: {self.busy()}") from None

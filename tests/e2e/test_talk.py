@@ -44,7 +44,9 @@ def deployment(
 
 @pytest.fixture(autouse=True)
 def plain_replies(stage: Stage) -> Iterator[None]:
-    """Every test starts from the emulator's defaults: instant replies, native streaming."""
+    """Every test starts from the emulator's defaults (instant replies, native streaming) and
+    leaves the deployment idle: this follower polls every second, so a job left running would be
+    read at OpenAI all through the next tests (see `Stage.settle`)."""
     stage.openai.chat_reply = "Hello from the emulated model."
     stage.openai.tokens_per_second = 0.0
     stage.openai.context_window = None
@@ -52,6 +54,7 @@ def plain_replies(stage: Stage) -> Iterator[None]:
     yield
     stage.openai.clear_faults()
     stage.slack.enable_streaming()
+    stage.settle()
 
 
 class Prompts:
@@ -98,13 +101,23 @@ def finished(message: Message) -> bool:
 
 
 def answers(stage: Stage, thread_ts: str, count: int = 1) -> list[Message]:
-    """The app's first `count` replies in a thread, once each has finished streaming."""
+    """The app's first `count` replies in a thread, once each has finished streaming and the
+    app is done with them.
+
+    The app stores a reply in the conversation only after Slack shows it finished (so that a
+    crash in between repeats the answer rather than losing it; see handlers/slack/tasks/talk.py).
+    A person reads an answer before writing back; a test writing back the moment the answer looks
+    finished could be answered from a history that lacks it (PostgreSQL run: the model was shown
+    "And of Spain?" without "Answer number 1."). So this also waits for the app's tasks to end.
+    """
 
     def ready() -> list[Message]:
         found = [m for m in stage.thread(thread_ts) if m.by_app]
         return found if len(found) >= count and all(finished(m) for m in found) else []
 
-    return stage.slack.wait_for(ready, timeout=REPLY_TIMEOUT)
+    shown = stage.slack.wait_for(ready, timeout=REPLY_TIMEOUT)
+    stage.slack.wait_for(lambda: not stage.pending_tasks(), timeout=REPLY_TIMEOUT)
+    return shown
 
 
 def test_a_bound_channel_answers_mentions_in_threads_and_keeps_the_conversation(stage: Stage):

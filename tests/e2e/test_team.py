@@ -104,7 +104,12 @@ def team(
 
 @pytest.fixture
 def stage(team: Team, request: pytest.FixtureRequest) -> Iterator[Stage]:
-    """A fresh channel that is *not* on the allowed list (see `allowed`)."""
+    """A fresh channel that is *not* on the allowed list (see `allowed`).
+
+    The follower here polls every second, so a job a test leaves running is read at OpenAI
+    throughout the next tests, and a task still in flight ends in the next test's logs: each
+    test is settled (`Stage.settle`) before the next begins.
+    """
     deployment = team.deployment
     current = Stage(
         slack=deployment.slack,
@@ -116,8 +121,13 @@ def stage(team: Team, request: pytest.FixtureRequest) -> Iterator[Stage]:
     deployment.slack.add_channel(current.channel, current.channel.lower(), members=everyone)
     try:
         yield current
+        deployment.openai.clear_faults()
+        deployment.slack.clear_faults()
+        deployment.openai.script = FAST_JOBS
+        current.settle()
     finally:
         deployment.openai.clear_faults()
+        deployment.slack.clear_faults()
         deployment.openai.script = FAST_JOBS
         current.close()
         failed = request.node.rep_call.failed if hasattr(request.node, "rep_call") else False
@@ -172,6 +182,17 @@ def request_for(stage: Stage, job: str) -> Message:
         ),
         timeout=WAIT,
     )
+
+
+def hold_edits(stage: Stage, seconds: float = 1.0, count: int = 3) -> None:
+    """Hold the app's next `count` message edits `seconds` each before Slack applies them.
+
+    A test that clicks a request again after a decision (a second admin, or the first one twice)
+    must click while the buttons are still there: the emulator, as Slack, refuses a click on a
+    button that is gone. The decision task that replaces them starts the moment the first click
+    is answered and needs only a few calls, so without this the second click races it.
+    """
+    stage.slack.inject("chat.update", delay=seconds, count=count)
 
 
 def waiting_job(stage: Stage, team: Team) -> tuple[str, Shared, str]:
@@ -270,7 +291,13 @@ def test_admins_may_act_anywhere(stage: Stage, team: Team):
     job = job_id(everything_said(announced))
     status, body = stage.command(f"cancel {job}", user=BOSS)
     assert status == 200 and "Asking OpenAI to cancel" in body
-    stage.slack.wait_for(lambda: stage.job_row(job).cancelled_by == BOSS, timeout=WAIT)
+    # The answer is the cancel task's last step (the job row names BOSS before OpenAI is asked).
+    answer = stage.slack.wait_for(
+        lambda: next((p for p in stage.response_posts() if "Cancelling" in str(p.body)), None),
+        timeout=WAIT,
+    )
+    assert f"`{job}` (now cancelled)" in answer.body["text"]
+    assert stage.job_row(job).cancelled_by == BOSS
 
 
 # --- budgets -----------------------------------------------------------------------------------
@@ -306,12 +333,15 @@ def test_the_actual_cost_is_booked_when_the_job_ends(stage: Stage, team: Team):
     person = next(team.people)
     allowed(stage, team)
     file = shared(stage, user=person)
+    # Frozen until the commitment is read: a job that ran to its end on its own (in well under a
+    # second) could be booked by the follower first, and the commitment would already be gone.
+    stage.openai.script = JobScript(manual=True)
 
     stage.command("start", user=person)
     said = everything_said(said_in(stage, file.ts, "started by"))
     job = job_id(said)
     committed = budget_of(stage, person)
-    stage.openai.wait_for(provider_job_id(said), "succeeded")
+    stage.openai.finish(provider_job_id(said))
     stage.slack.wait_for(lambda: stage.job_row(job).actual_cost_usd is not None, timeout=WAIT)
     row = stage.job_row(job)
     ended = budget_of(stage, person)
@@ -347,12 +377,13 @@ def test_a_costly_job_waits_and_only_an_admins_click_starts_it_once(stage: Stage
     assert f"<@{BOSS}>" in refused
     assert stays(lambda: stage.provider_calls(*JOB_CREATE) == [], 1.0)
 
+    hold_edits(stage)
     stage.slack.click_button(ADMIN, ADMIN_CHANNEL, request.ts, APPROVE)
     stage.slack.click_button(ADMIN, ADMIN_CHANNEL, request.ts, APPROVE)
 
     announced = everything_said(said_in(stage, file.ts, "started by"))
     assert job in announced and f"started by <@{person}>" in announced
-    assert "already approved" in ephemeral_in(stage, ADMIN_CHANNEL, ADMIN, "already approved")
+    assert ephemeral_in(stage, ADMIN_CHANNEL, ADMIN, f"`{job}` was already approved")
     assert stays(lambda: len(stage.provider_calls(*JOB_CREATE)) == 1, 1.5)
     (created,) = stage.provider_jobs()
     assert created["metadata"] == {"tunebot_job": job}
@@ -371,23 +402,73 @@ def test_a_costly_job_waits_and_only_an_admins_click_starts_it_once(stage: Stage
     assert "was approved" in everything_said(said_in(stage, file.ts, "was approved"))
 
 
+def test_an_approval_the_moment_the_request_shows_still_announces_the_start(
+    stage: Stage, team: Team
+):
+    """Slack shows a message before the app hears back that it was posted. Here each post
+    reaches the app a second late and an admin approves as soon as the request shows: the
+    requester's thread still gets the start, the waiting message the decision, and the request
+    loses its buttons (the app once took the waiting message, not yet recorded, for the start's
+    announcement and never announced it)."""
+    person = next(team.people)
+    allowed(stage, team)
+    file = shared(stage, costly_jsonl(300), user=person)
+    stage.slack.inject("chat.postMessage", late=1.0, count=2)
+
+    assert stage.command("start", user=person)[0] == 200
+    request = stage.slack.wait_for(
+        lambda: next(
+            (
+                m
+                for m in stage.slack.messages(ADMIN_CHANNEL)
+                if m.by_app and f"<@{person}>" in everything_said(m) and APPROVE in buttons(m)
+            ),
+            None,
+        ),
+        timeout=WAIT,
+    )
+    stage.slack.click_button(ADMIN, ADMIN_CHANNEL, request.ts, APPROVE)
+
+    announced = everything_said(said_in(stage, file.ts, "started by"))
+    job = job_id(announced)
+    assert job in everything_said(request) and f"started by <@{person}>" in announced
+    assert f"was approved by <@{ADMIN}>" in everything_said(said_in(stage, file.ts, "was approved"))
+    assert not any("waits for an admin" in everything_said(m) for m in stage.thread(file.ts))
+    shown = stage.slack.wait_for(
+        lambda: (
+            (m := stage.slack.message(ADMIN_CHANNEL, request.ts))
+            and "Approved" in everything_said(m)
+            and m
+        ),
+        timeout=WAIT,
+    )
+    assert not buttons(shown)
+    assert stays(lambda: len(stage.provider_calls(*JOB_CREATE)) == 1, 1.0)
+
+
 def test_a_rejection_tells_the_requester_naming_the_admin(stage: Stage, team: Team):
     person, file, job = waiting_job(stage, team)
     request = request_for(stage, job)
 
+    hold_edits(stage)
     stage.slack.click_button(OWNER, ADMIN_CHANNEL, request.ts, REJECT)
-    told = everything_said(said_in(stage, file.ts, "Nothing was started or spent"))
     stage.slack.click_button(BOSS, ADMIN_CHANNEL, request.ts, APPROVE)
+    told = everything_said(said_in(stage, file.ts, "Nothing was started or spent"))
 
     assert f"<@{person}>, your fine-tune `{job}`" in told
     assert f"was rejected by <@{OWNER}>" in told
-    assert f"already rejected by <@{OWNER}>" in ephemeral_in(
-        stage, ADMIN_CHANNEL, BOSS, "already rejected"
-    )
+    assert ephemeral_in(stage, ADMIN_CHANNEL, BOSS, f"`{job}` was already rejected by <@{OWNER}>")
     assert stays(lambda: stage.provider_calls(*JOB_CREATE) == [], 1.0)
     assert stage.job_row(job).status == "rejected"
-    shown = stage.slack.message(ADMIN_CHANNEL, request.ts)
-    assert shown is not None and "Rejected" in everything_said(shown) and not buttons(shown)
+    shown = stage.slack.wait_for(
+        lambda: (
+            (m := stage.slack.message(ADMIN_CHANNEL, request.ts))
+            and "Rejected" in everything_said(m)
+            and m
+        ),
+        timeout=WAIT,
+    )
+    assert not buttons(shown)
     assert "committed $0.00" in budget_of(stage, person).split("*You*")[1]
 
 
@@ -435,6 +516,9 @@ def test_without_an_admin_channel_the_request_goes_to_each_admin_directly(tmp_pa
                     ),
                     timeout=WAIT,
                 )
+        except BaseException:
+            print(stage.log())  # a deployment of its own: no fixture prints its bot's log
+            raise
         finally:
             stage.close()
 

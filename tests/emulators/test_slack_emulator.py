@@ -384,6 +384,30 @@ def test_rate_limits_and_injected_errors(slack: SlackEmulator, client: WebClient
     outcomes = [(c.status, c.error) for c in slack.calls_to("chat.postMessage")]
     assert outcomes[-3:] == [(500, "fatal_error"), (500, "fatal_error"), (200, None)]
 
+    slack.inject("chat.postMessage", error="fatal_error", count=5)
+    slack.clear_faults()
+    client.chat_postMessage(channel=GENERAL, text="healthy again")
+    client.chat_update(channel=GENERAL, ts=ts, text="4")
+
+
+def test_a_late_answer_comes_after_the_message_is_there_for_people(
+    slack: SlackEmulator, client: WebClient
+):
+    """`late`: the call takes effect at once; only its answer to the app waits."""
+    slack.inject("chat.postMessage", late=0.5)
+    answered: list[str] = []
+    poster = threading.Thread(
+        target=lambda: answered.append(client.chat_postMessage(channel=GENERAL, text="hi")["ts"])
+    )
+    poster.start()
+    shown = slack.wait_for(lambda: slack.messages(GENERAL), timeout=0.4)
+    assert [m.text for m in shown] == ["hi"] and not answered, "visible before the app knows"
+    poster.join()
+    assert answered == [shown[0].ts]
+    started = time.monotonic()
+    client.chat_postMessage(channel=GENERAL, text="on time")
+    assert time.monotonic() - started < 0.4, "only the next call answers late"
+
 
 def test_concurrent_posts_get_unique_ordered_timestamps(slack: SlackEmulator):
     def post_many() -> None:

@@ -2,7 +2,9 @@
 
 The request goes to TUNEBOT_ADMIN_CHANNEL, else as a direct message to each TUNEBOT_ADMINS
 person, else (nobody named) into the requester's thread, where a workspace admin can click. Each
-posted request is recorded before the next, so a retried task does not ask anyone twice.
+posted request is recorded before the next, so a retried task does not ask anyone twice, and the
+requester's waiting message is recorded before any request exists, so that the quickest click
+still finds it (see `request_approval`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from finetuning.jobs import JobRecord
 from finetuning.provider import ProviderError
 from finetuning.tasks import RetryLaterError
-from finetuning.team.approvals import Decision
+from finetuning.team.approvals import Decision, RequestMessage
 from handlers.slack.blocks.jobs import job_failed_to_start_blocks, job_started_blocks
 from handlers.slack.blocks.layout import section, to_dicts
 from handlers.slack.blocks.team import (
@@ -47,36 +49,84 @@ def decision_payload(
 
 
 def request_approval(deps: SlackDeps, job: JobRecord, payload: dict[str, Any]) -> None:
-    """Ask the admins (once each), then tell the requester the job waits."""
+    """Tell the requester the job waits, then ask the admins: each message once, on a retry too.
+
+    The order is what makes a quick click safe. Slack shows a message before the app hears back
+    that it was posted, so an admin can click a request before this task has recorded anything,
+    and a click acts on what the database holds then: the decision task edits the requester's
+    waiting message (the job's message until the start is announced, see `_announce_once`) and
+    every recorded request. So the waiting message is recorded before any button exists (else
+    the decision task took it for an announcement already made, and the start was never
+    announced), and each request, once recorded, is checked against the job: a decision taken
+    before its request was recorded is shown on it here.
+    """
     threshold = deps.approvals.threshold_usd
     client = deps.clients.for_team(job.workspace_id)
     destinations = _destinations(deps, client)
-    asked = {request.channel for request in deps.approvals.requests(job.id)}
-    text, blocks = approval_request_blocks(job, threshold)
-    for channel in destinations:
-        if channel in asked:
-            continue
-        posted = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
-        deps.approvals.record_request(job.id, str(posted["channel"]), str(posted["ts"]))
     if deps.admin_channel:
         where = f"the admins in <#{deps.admin_channel}>"
     else:
         where = deps.admins.contacts(job.workspace_id)
     waiting = awaiting_text(job, threshold, where)
-    where_asked = job.channel_id or payload.get("channel")
-    if where_asked is None:
+    text, blocks = approval_request_blocks(job, threshold)
+    recorded = deps.approvals.requests(job.id)
+    shown_here: list[RequestMessage] = []
+    buttons_on_waiting: str | None = None
+    if job.channel_id is not None:
+        waiting_ts = job.status_message_ts
+        if waiting_ts is None:
+            posted = client.chat_postMessage(
+                channel=job.channel_id,
+                thread_ts=job.thread_ts,
+                text=waiting,
+                blocks=to_dicts([section(waiting)]),
+            )
+            waiting_ts = str(posted["ts"])
+            deps.jobs.mark_announced(job.id, waiting_ts)
+        if not destinations and all(r.ts != waiting_ts for r in recorded):
+            # Nobody named: the admins who can see this thread decide here, on buttons added
+            # only now that the message is known.
+            client.chat_update(
+                channel=job.channel_id,
+                ts=waiting_ts,
+                text=waiting,
+                blocks=to_dicts([section(waiting)]) + blocks[1:],
+            )
+            deps.approvals.record_request(job.id, job.channel_id, waiting_ts)
+            buttons_on_waiting = waiting_ts
+    asked = {request.channel for request in recorded}
+    for channel in destinations:
+        if channel in asked:
+            continue
+        posted = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        request = RequestMessage(str(posted["channel"]), str(posted["ts"]))
+        deps.approvals.record_request(job.id, request.channel, request.ts)
+        shown_here.append(request)
+    if job.channel_id is None:
         client.chat_postMessage(channel=payload["user"], text=waiting)
+    _show_decision_taken_meanwhile(deps, job, shown_here, buttons_on_waiting)
+
+
+def _show_decision_taken_meanwhile(
+    deps: SlackDeps, job: JobRecord, requests: list[RequestMessage], waiting_ts: str | None
+) -> None:
+    """Show a decision on the buttons this run put up, if one was taken before they were
+    recorded: the decision task, reading the records, may have missed them. Read after the
+    records were written, so either the decision task sees a record or this sees the decision
+    (both editing is harmless)."""
+    if not requests and waiting_ts is None:
         return
-    if destinations:
-        posted_blocks = to_dicts([section(waiting)])
-    else:  # nobody named: the admins who can see this thread decide here
-        posted_blocks = to_dicts([section(waiting)]) + blocks[1:]
-    posted = client.chat_postMessage(
-        channel=where_asked, thread_ts=job.thread_ts, text=waiting, blocks=posted_blocks
-    )
-    if not destinations:
-        deps.approvals.record_request(job.id, str(posted["channel"]), str(posted["ts"]))
-    deps.jobs.mark_announced(job.id, str(posted["ts"]))
+    current = deps.jobs.get(job.workspace_id, job.short_id)
+    decision, by = deps.approvals.outcome(current)
+    if decision is None:
+        return
+    for request in requests:
+        show_decision_on(deps, current, decision, by, request.channel, request.ts)
+    if waiting_ts is not None and current.channel_id is not None:
+        decided = decided_text(current, decision, by)
+        _update(
+            deps, current, current.channel_id, waiting_ts, decided, to_dicts([section(decided)])
+        )
 
 
 def _destinations(deps: SlackDeps, client: WebClient) -> list[str]:

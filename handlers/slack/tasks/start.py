@@ -61,11 +61,13 @@ def run_start(deps: SlackDeps, payload: dict[str, Any]) -> None:
             _announce(deps, deps.jobs.by_key(request.key), payload, text, blocks)
             return
         job = outcome.job
-        if job.status_message_ts is not None:
-            return  # announced by an earlier run of this task
         if job.status == "awaiting_approval":
+            # Before the check below: the waiting message is the job's message from the moment
+            # it is posted, and an earlier run may have stopped before asking every admin.
             request_approval(deps, job, payload)
             return
+        if job.status_message_ts is not None:
+            return  # announced by an earlier run of this task
         if job.status == "failed":
             text, blocks = job_failed_to_start_blocks(job.error_message or "refused", None)
         else:

@@ -28,6 +28,17 @@ class _Injection:
     remaining: int
     status: int
     delay: float
+    late: float = 0.0
+    """Seconds the answer waits after the call took effect (see `SlackEmulator.inject`)."""
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What happens to one call: refused or not, held back before it runs, answered late."""
+
+    refusal: ApiError | None = None
+    delay: float = 0.0
+    late: float = 0.0
 
 
 class Faults:
@@ -45,25 +56,39 @@ class Faults:
     def clear_rate_limit(self, method: str) -> None:
         self._limits.pop(method, None)
 
-    def inject(self, method: str, error: str | None, count: int, status: int, delay: float) -> None:
-        if error is None and delay <= 0:
-            raise ValueError("inject needs an error, a delay, or both")
-        self._injections.setdefault(method, []).append(_Injection(error, count, status, delay))
+    def clear(self) -> None:
+        """Forget every rate limit and every injection not yet used up."""
+        self._limits.clear()
+        self._injections.clear()
 
-    def take(self, method: str, now: float) -> tuple[ApiError | None, float]:
-        """The refusal (if any) and the extra latency for one call to `method` at `now`."""
+    def inject(
+        self,
+        method: str,
+        error: str | None,
+        count: int,
+        status: int,
+        delay: float,
+        late: float = 0.0,
+    ) -> None:
+        if error is None and delay <= 0 and late <= 0:
+            raise ValueError("inject needs an error, a delay, a late answer, or some of them")
+        self._injections.setdefault(method, []).append(
+            _Injection(error, count, status, delay, late)
+        )
+
+    def take(self, method: str, now: float) -> Gate:
+        """What happens to one call to `method` at `now`."""
         queue = self._injections.get(method, [])
         while queue and queue[0].remaining <= 0:
             queue.pop(0)
-        if queue:
-            injection = queue[0]
-            injection.remaining -= 1
-            if injection.error is not None:
-                return ApiError(injection.error, status=injection.status), injection.delay
-            delay = injection.delay
-        else:
-            delay = 0.0
-        return self._rate_limited(method, now), delay
+        if not queue:
+            return Gate(self._rate_limited(method, now))
+        injection = queue[0]
+        injection.remaining -= 1
+        if injection.error is not None:
+            refusal = ApiError(injection.error, status=injection.status)
+            return Gate(refusal, injection.delay, injection.late)
+        return Gate(self._rate_limited(method, now), injection.delay, injection.late)
 
     def _rate_limited(self, method: str, now: float) -> ApiError | None:
         limit = self._limits.get(method)

@@ -144,6 +144,11 @@ class SlackWorkspace(WorkspaceActor):
         with self._ws.lock:
             self._ws.faults.clear_rate_limit(method)
 
+    def clear_faults(self) -> None:
+        """Back to a Slack in good health: no rate limits, no injection left to use up."""
+        with self._ws.lock:
+            self._ws.faults.clear()
+
     def inject(
         self,
         method: str,
@@ -151,10 +156,16 @@ class SlackWorkspace(WorkspaceActor):
         count: int = 1,
         status: int = 200,
         delay: float = 0.0,
+        late: float = 0.0,
     ) -> None:
-        """Make the next `count` calls to `method` fail with `error` and/or answer `delay` late."""
+        """Make the next `count` calls to `method` fail with `error` and/or wait `delay` seconds
+        before they run, and/or answer `late` seconds after they took effect.
+
+        `late` is the network between Slack and the app: a posted message is there for people to
+        see (and click) before the app learns its ts.
+        """
         with self._ws.lock:
-            self._ws.faults.inject(method, error, count, status, delay)
+            self._ws.faults.inject(method, error, count, status, delay, late)
 
     # -- inspection (copies, safe to keep) ---------------------------------------------------
 

@@ -8,6 +8,7 @@ import time
 
 from tests.emulators.slack import api_chat, api_files, api_identity, api_streams, api_views
 from tests.emulators.slack.errors import ApiError
+from tests.emulators.slack.faults import Gate
 from tests.emulators.slack.records import ApiCall, JsonDict
 from tests.emulators.slack.request import ApiRequest, Method
 from tests.emulators.slack.tenants import ACCESS, Tenants
@@ -26,21 +27,20 @@ JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
 def _gate(
     tenants: Tenants, method: str, params: JsonDict, token: str | None
-) -> tuple[Workspace, ApiError | None, float]:
+) -> tuple[Workspace, Gate]:
     """The workspace the call is about (by its token, or for an OAuth exchange by its code)
-    and whether it may go on: Slack checks the method, then the token, then its limits."""
+    and what happens to the call: Slack checks the method, then the token, then its limits."""
     primary = tenants.primary
     if method not in METHODS and method != ACCESS:
-        return primary, ApiError("unknown_method", status=404, req_method=method), 0.0
+        return primary, Gate(ApiError("unknown_method", status=404, req_method=method))
     if method == ACCESS:
         grant = tenants.grant_of(params.get("code"))
         ws = tenants.team(grant.team_id) if grant is not None else None
-        return ws or primary, None, 0.0
+        return ws or primary, Gate()
     ws, refusal = tenants.resolve(token)
     if ws is None or refusal is not None:
-        return ws or primary, refusal, 0.0
-    refusal, delay = ws.faults.take(method, time.monotonic())
-    return ws, refusal, delay
+        return ws or primary, Gate(refusal)
+    return ws, ws.faults.take(method, time.monotonic())
 
 
 def call_method(
@@ -54,9 +54,10 @@ def call_method(
     is logged in the workspace it was about (a token nobody has: the first workspace)."""
     started = time.time()
     with tenants.lock:
-        ws, refusal, delay = _gate(tenants, method, params, token)
-    if delay > 0:
-        time.sleep(delay)  # outside the lock: a slow method must not stall the workspace
+        ws, gate = _gate(tenants, method, params, token)
+    refusal = gate.refusal
+    if gate.delay > 0:
+        time.sleep(gate.delay)  # outside the lock: a slow method must not stall the workspace
     with tenants.lock:
         status, headers = 200, dict(JSON_HEADERS)
         body: JsonDict
@@ -84,4 +85,7 @@ def call_method(
             )
         )
         ws.notify()
-        return status, headers, json.dumps(body).encode("utf-8")
+        answer = json.dumps(body).encode("utf-8")
+    if gate.late > 0:
+        time.sleep(gate.late)  # done and visible already; only the caller hears of it late
+    return status, headers, answer
