@@ -10,6 +10,7 @@ from finetuning.audit import AuditLog
 from finetuning.credentials import KeysDisabledError, SecretBox, WorkspaceKeys, new_secret_key
 from finetuning.credentials.workspace_keys import KeyShapeError, checked_shape
 from storage.models import AuditEntry, Dataset, WorkspaceCredential
+from tests.fixtures.rows import dataset_row
 
 KEY_A = "sk-proj-AAAA" + "1" * 40
 KEY_B = "sk-proj-BBBB" + "2" * 40
@@ -70,22 +71,7 @@ def test_a_new_key_forgets_the_files_uploaded_under_the_old_one(
 ) -> None:
     with session_factory.begin() as session:
         for workspace in ("T1", "T2"):
-            session.add(
-                Dataset(
-                    workspace_id=workspace,
-                    sha256=workspace * 32,
-                    file_name="train.jsonl",
-                    source_format="jsonl",
-                    format="chat",
-                    examples=12,
-                    total_tokens=100,
-                    valid=True,
-                    error_count=0,
-                    warning_count=0,
-                    report={},
-                    provider_file_id="file-old",
-                )
-            )
+            session.add(dataset_row(workspace, workspace * 32, provider_file_id="file-old"))
 
     keys.set("T1", KEY_A, by="U1", models_visible=1)
 

@@ -14,8 +14,9 @@ from finetuning.datasets.models import default_catalog
 from finetuning.follow.outbox import Outbox
 from finetuning.jobs import JobService
 from finetuning.platforms import Platform, discord_workspace, guild_of, platform_of
-from storage.models import Dataset, Job, Notice
+from storage.models import Job, Notice
 from storage.types import utcnow
+from tests.fixtures.rows import dataset_row
 from tests.follow.harness import library_in
 
 
@@ -30,19 +31,7 @@ def test_ids_say_their_platform() -> None:
 
 def seed(factory: sessionmaker[Session], workspace: str, n: int) -> int:
     with factory.begin() as session:
-        dataset = Dataset(
-            workspace_id=workspace,
-            sha256=f"{n:064d}",
-            file_name="train.jsonl",
-            source_format="jsonl",
-            format="chat",
-            examples=12,
-            total_tokens=100,
-            valid=True,
-            error_count=0,
-            warning_count=0,
-            report={},
-        )
+        dataset = dataset_row(workspace, f"{n:064d}")
         session.add(dataset)
         session.flush()
         job = Job(

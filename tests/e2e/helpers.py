@@ -308,6 +308,20 @@ class Stage:
     def response_posts(self) -> list[ResponsePost]:
         return [p for p in self.slack.response_posts if p.channel == self.channel]
 
+    def private_answer(self, user: str, contains: str, timeout: float = 15.0) -> ResponsePost:
+        """Wait for the private answer (through a response_url) to `user` that says `contains`."""
+        return self.slack.wait_for(
+            lambda: next(
+                (
+                    post
+                    for post in self.response_posts()
+                    if post.user == user and contains in str(post.body.get("text", ""))
+                ),
+                None,
+            ),
+            timeout=timeout,
+        )
+
     def deliveries(self) -> list[Delivery]:
         return self.slack.deliveries[self._deliveries_from :]
 

@@ -43,25 +43,10 @@ def started_by_bob(stage: Stage) -> tuple[str, str]:
     return dataset, job_id(announcement)
 
 
-def answer_to(stage: Stage, user: str, contains: str) -> ResponsePost:
-    """The private answer (response_url) to `user` whose text holds `contains`."""
-    return stage.slack.wait_for(
-        lambda: next(
-            (
-                post
-                for post in stage.response_posts()
-                if post.user == user and contains in str(post.body.get("text", ""))
-            ),
-            None,
-        ),
-        timeout=TIMEOUT,
-    )
-
-
 def audit_lines(stage: Stage, user: str, text: str = "audit 100") -> list[str]:
     status, body = stage.command(text, user=user)
     assert status == 200 and "Reading the audit log" in body
-    answer = answer_to(stage, user, "Audit log")
+    answer = stage.private_answer(user, "Audit log", TIMEOUT)
     assert answer.outcome == "ephemeral"
     return str(answer.body["text"]).splitlines()
 
@@ -77,7 +62,7 @@ def test_uploading_starting_and_cancelling_leave_who_what_and_cost(stage: Stage)
     dataset, job = started_by_bob(stage)
     status, _ = stage.command(f"cancel {job}", user=ALICE)
     assert status == 200
-    answer_to(stage, ALICE, "Cancelling")
+    stage.private_answer(ALICE, "Cancelling", TIMEOUT)
     stage.slack.wait_for(lambda: stage.job_row(job).status == "cancelled", timeout=TIMEOUT)
     estimate = stage.job_row(job).estimated_cost_usd
     assert estimate is not None and estimate > 0
@@ -133,7 +118,7 @@ def test_the_csv_goes_to_the_admins_dm_with_the_right_rows(stage: Stage):
     status, body = stage.command("audit csv", user=ALICE)
 
     assert status == 200 and "Reading the audit log" in body
-    answer = answer_to(stage, ALICE, "sent to your DM")
+    answer = stage.private_answer(ALICE, "sent to your DM", TIMEOUT)
     assert answer.outcome == "ephemeral"
     dm = stage.slack.wait_for(
         lambda: [m for m in stage.slack.messages(ALICE) if m.by_app and m.files], timeout=TIMEOUT

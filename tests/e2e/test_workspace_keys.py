@@ -20,7 +20,7 @@ from tests.e2e.deployment import FAST_JOBS, Deployment, deployment_with
 from tests.e2e.helpers import JOB_CREATE, Stage, block_texts, chat_jsonl, everything_said, stays
 from tests.emulators.openai_emulator import OpenAIEmulator
 from tests.emulators.slack.records import View
-from tests.emulators.slack_emulator import ALICE, BOB, ResponsePost
+from tests.emulators.slack_emulator import ALICE, BOB
 
 DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.db)]
 SETTINGS = {
@@ -85,20 +85,6 @@ def modal_says(stage: Stage, view: View, words: str) -> str:
         return said if words in said else None
 
     return stage.slack.wait_for(saying, timeout=TIMEOUT)
-
-
-def private_answer(stage: Stage, user: str, contains: str) -> ResponsePost:
-    return stage.slack.wait_for(
-        lambda: next(
-            (
-                post
-                for post in stage.response_posts()
-                if post.user == user and contains in str(post.body.get("text", ""))
-            ),
-            None,
-        ),
-        timeout=TIMEOUT,
-    )
 
 
 def stored_rows(stage: Stage, table: str) -> str:
@@ -183,7 +169,7 @@ def test_removing_the_key_goes_back_to_the_operators_account(
     modal_says(stage, view, "Key saved")
 
     status, body = stage.command("key remove")
-    answer = private_answer(stage, ALICE, "key is removed")
+    answer = stage.private_answer(ALICE, "key is removed", TIMEOUT)
 
     assert status == 200 and "Removing" in body
     assert "key of whoever runs tunebot" in str(answer.body["text"])
