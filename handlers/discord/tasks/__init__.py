@@ -1,0 +1,28 @@
+"""Durable work the Discord listeners hand off: each function runs one task's payload.
+
+Kinds are named `discord.*`, beside Slack's `slack.*`, in the same task queue and runner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from handlers.discord.deps import DiscordDeps
+
+INTAKE = "discord.intake"
+START = "discord.start"
+FIX = "discord.fix"
+COMMAND = "discord.command"
+AUDIT = "discord.audit"
+DECISION = "discord.decision"
+WORKSPACE_KEY = "discord.workspace_key"
+
+Handler = Callable[[dict[str, Any]], None]
+
+
+def task_handlers(deps: DiscordDeps) -> dict[str, Handler]:
+    """Task kind to handler, for the process's task runner (its default pool)."""
+    handlers: dict[str, Callable[[DiscordDeps, dict[str, Any]], None]] = {}
+    return {kind: partial(run, deps) for kind, run in handlers.items()}
