@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from handlers.discord.client import TunebotClient
 from handlers.discord.deps import DiscordDeps
-from handlers.discord.listeners import commands
+from handlers.discord.listeners import commands, components, messages
 
 
 def register_all(client: TunebotClient, deps: DiscordDeps) -> None:
     """Every listener of the Discord front end, on one client."""
+    messages.register(client, deps)
     commands.register(client, deps)
+    components.register(client, deps)

@@ -10,6 +10,10 @@ from functools import partial
 from typing import Any
 
 from handlers.discord.deps import DiscordDeps
+from handlers.discord.tasks.approve import run_decision
+from handlers.discord.tasks.command import run_command
+from handlers.discord.tasks.intake import run_intake
+from handlers.discord.tasks.start import run_start
 
 INTAKE = "discord.intake"
 START = "discord.start"
@@ -24,5 +28,10 @@ Handler = Callable[[dict[str, Any]], None]
 
 def task_handlers(deps: DiscordDeps) -> dict[str, Handler]:
     """Task kind to handler, for the process's task runner (its default pool)."""
-    handlers: dict[str, Callable[[DiscordDeps, dict[str, Any]], None]] = {}
+    handlers: dict[str, Callable[[DiscordDeps, dict[str, Any]], None]] = {
+        INTAKE: run_intake,
+        START: run_start,
+        COMMAND: run_command,
+        DECISION: run_decision,
+    }
     return {kind: partial(run, deps) for kind, run in handlers.items()}

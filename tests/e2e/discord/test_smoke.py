@@ -13,10 +13,11 @@ def test_the_bot_connects_registers_commands_and_answers_help(discord_stage: Dis
     assert httpx.get(f"{discord_stage.bot.url}/healthz").json() == {"ok": True}
     (command,) = [c for c in discord.commands(guild=True) if c.name == "finetune"]
     names = {option["name"] for option in command.options}
-    assert {"help"} <= names
+    assert {"start", "status", "list", "cancel", "pause", "resume", "events", "models"} <= names
+    assert {"delete", "budget", "help"} <= names
 
     asked = discord.run_command(ALICE, GENERAL, "finetune help")
     answered = discord.wait_for_callback(asked.id)
     assert answered.callback is not None
-    (reply,) = discord.wait_for(lambda: discord.ephemerals(ALICE) and discord.ephemerals(ALICE))
-    assert "status" in reply.embeds[0]["description"]
+    assert answered.callback.data["flags"] & 64, "help is private"
+    assert "status" in answered.callback.data["embeds"][0]["description"]
