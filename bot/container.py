@@ -12,7 +12,7 @@ import openai
 from slack_bolt import App
 from sqlalchemy import Engine
 
-from bot.discord_front import DiscordFront, build_discord
+from bot.discord_front import DiscordFront, TalkServices, build_discord
 from bot.scheduler import FollowScheduler
 from bot.server import WebhookHandler
 from bot.settings import Settings
@@ -208,6 +208,7 @@ def build_runtime(
             budgets=budgets,
             approvals=deps.approvals,
             data_dir=settings.tunebot_data_dir,
+            talk=TalkServices(deps.bindings, deps.conversations, deps.resolver, deps.talk),
         )
         if Platform.DISCORD in platforms
         else None

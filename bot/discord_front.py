@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.settings import Settings
 from bot.worker import TaskRunner
 from finetuning.audit import AuditLog
+from finetuning.conversations import BindingStore, ConversationStore, ModelResolver, Talk
 from finetuning.credentials import Accounts, WorkspaceKeys
 from finetuning.datasets.library import DatasetLibrary
 from finetuning.datasets.models import ModelCatalog
@@ -27,9 +28,11 @@ from handlers.discord.client import TunebotClient
 from handlers.discord.deps import DiscordDeps
 from handlers.discord.endpoints import use_discord_api
 from handlers.discord.follow import DiscordFollowNotifier
-from handlers.discord.listeners import register_all
+from handlers.discord.listeners import register_all, register_talk
 from handlers.discord.runner import DiscordRunner
-from handlers.discord.tasks import task_handlers
+from handlers.discord.streaming import edit_budget
+from handlers.discord.talk_deps import TalkDeps
+from handlers.discord.tasks import chat_handlers, task_handlers
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,16 @@ class DiscordFront:
         self.runner.stop()
 
 
+@dataclass(frozen=True)
+class TalkServices:
+    """The core's conversation services, shared with the Slack front end."""
+
+    bindings: BindingStore
+    conversations: ConversationStore
+    resolver: ModelResolver
+    talk: Talk
+
+
 def build_discord(
     settings: Settings,
     *,
@@ -64,6 +77,7 @@ def build_discord(
     budgets: BudgetBook,
     approvals: Approvals,
     data_dir: Path,
+    talk: TalkServices,
 ) -> DiscordFront:
     """Everything Discord needs, registered with the task runner; not yet connected."""
     use_discord_api(settings.discord_api_url or None)
@@ -101,6 +115,17 @@ def build_discord(
     )
     register_all(client, deps)
     runner.register(task_handlers(deps))
+    talk_deps = TalkDeps(
+        base=deps,
+        bindings=talk.bindings,
+        conversations=talk.conversations,
+        resolver=talk.resolver,
+        talk=talk.talk,
+        edits=edit_budget(),
+        update_seconds=settings.tunebot_stream_update_seconds,
+    )
+    register_talk(client, talk_deps)
+    runner.register(chat_handlers(talk_deps), pool="chat", workers=settings.tunebot_chat_workers)
     notifier = DiscordFollowNotifier(
         bridge=client.bridge, jobs=jobs, outbox=Outbox(factory), factory=factory, accounts=accounts
     )

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import discord
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +33,7 @@ from finetuning.tasks import RetryLaterError
 from handlers.discord import calls
 from handlers.discord.bridge import DiscordBridge
 from handlers.discord.render.jobs import NOTICE_FOOTER, notice_embed, progress_embed
+from handlers.discord.render.views import buttons
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -145,8 +147,16 @@ class DiscordFollowNotifier:
         if png is not None:
             embed.set_image(url=f"attachment://{name}")
 
+        # A trained model is one click from being talked to, or compared with its base.
+        view = (
+            buttons(("use", job.id), ("compare", job.id))
+            if job.status == "succeeded" and job.fine_tuned_model
+            else None
+        )
+
         async def post(client: discord.Client) -> discord.Message:
             files = [discord.File(io.BytesIO(png), filename=name)] if png is not None else []
+            extra: dict[str, Any] = {"view": view} if view is not None else {}
             return await calls.send(
                 client,
                 where,
@@ -154,6 +164,7 @@ class DiscordFollowNotifier:
                 embed=embed,
                 files=files,
                 allowed_mentions=discord.AllowedMentions(users=True, everyone=False, roles=False),
+                **extra,
             )
 
         posted = self.bridge.call(post)

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from handlers.discord.client import TunebotClient
 from handlers.discord.deps import DiscordDeps
-from handlers.discord.listeners import commands, components, messages
+from handlers.discord.listeners import (
+    commands,
+    components,
+    conversations,
+    messages,
+    talk_commands,
+)
+from handlers.discord.talk_deps import TalkDeps
 
 
 def register_all(client: TunebotClient, deps: DiscordDeps) -> None:
@@ -13,3 +20,9 @@ def register_all(client: TunebotClient, deps: DiscordDeps) -> None:
     messages.register(client, deps)
     commands.register(client, deps)
     components.register(client, deps)
+
+
+def register_talk(client: TunebotClient, deps: TalkDeps) -> None:
+    """Talking to models: after `register_all`, whose `/finetune` group it extends."""
+    conversations.register(client, deps)
+    talk_commands.register(client, deps)

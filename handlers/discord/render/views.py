@@ -17,12 +17,13 @@ import discord
 
 ClickHandler = Callable[[discord.Interaction, "TunebotButton"], Awaitable[None]]
 ON_CLICK: dict[str, ClickHandler] = {}
-"""The action name (`start`, `fix`, `approve`, `reject`) to what a click does."""
+"""The action name (`start`, `fix`, `approve`, `reject`, `use`, `compare`) to what a click
+does; `use` and `compare` act on a job (its id) whose model they bind or compare."""
 
 
 class TunebotButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"tunebot:(?P<action>start|fix|approve|reject):(?P<target>[0-9]+)",
+    template=r"tunebot:(?P<action>start|fix|approve|reject|use|compare):(?P<target>[0-9]+)",
 ):
     """One of tunebot's buttons: an action and the dataset or job id it acts on."""
 
@@ -31,6 +32,8 @@ class TunebotButton(
         "fix": ("Fix and re-upload", discord.ButtonStyle.secondary),
         "approve": ("Approve", discord.ButtonStyle.success),
         "reject": ("Reject", discord.ButtonStyle.danger),
+        "use": ("Use in this channel", discord.ButtonStyle.primary),
+        "compare": ("Compare with base", discord.ButtonStyle.secondary),
     }
 
     def __init__(self, action: str, target: int) -> None:
@@ -67,6 +70,7 @@ def buttons(*items: tuple[str, int]) -> discord.ui.View:
 
 START_MODAL = "tunebot:start-modal:"
 KEY_MODAL = "tunebot:key-modal"
+COMPARE_MODAL = "tunebot:compare-modal:"
 
 
 class StartModal(discord.ui.Modal):
@@ -100,6 +104,19 @@ class KeyModal(discord.ui.Modal):
 
     def __init__(self) -> None:
         super().__init__(title="OpenAI key for this server", custom_id=KEY_MODAL)
+
+
+class CompareModal(discord.ui.Modal):
+    """The question a job's model and its base model both answer; handled by custom_id."""
+
+    question: discord.ui.TextInput[Any] = discord.ui.TextInput(
+        label="Question", custom_id="question", style=discord.TextStyle.paragraph, max_length=2000
+    )
+
+    def __init__(self, job_id: int, short_id: str) -> None:
+        super().__init__(
+            title=f"Compare {short_id} with its base model", custom_id=f"{COMPARE_MODAL}{job_id}"
+        )
 
 
 def modal_values(interaction: discord.Interaction) -> dict[str, str]:
