@@ -55,7 +55,7 @@ class Settings(BaseSettings):
         default=1.0,
         gt=0,
         le=10,
-        description="Least time between two edits of a reply being streamed into Slack.",
+        description="Least time between two edits of a reply being streamed into Slack or Discord.",
     )
     tunebot_workers: int = Field(
         default=0, ge=0, description="Processes that tokenize large files; 0 means one per core."

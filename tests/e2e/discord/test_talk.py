@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from handlers.discord.streaming import TYPING_MARKER
 from storage.db import make_engine
 from storage.models import Task
-from tests.e2e.discord.test_flow import answer_text, report_in_thread
+from tests.e2e.deployment import FAST_JOBS
+from tests.e2e.discord.test_flow import answer_text, button_id, report_in_thread
 from tests.e2e.discord_deployment import DiscordDeployment, discord_deployment_with
 from tests.e2e.helpers import chat_jsonl, stays
 from tests.emulators.discord_emulator import (
@@ -300,3 +301,46 @@ def test_a_mention_acknowledged_right_before_a_crash_is_answered_once_after_the_
     assert reply.content.startswith("Hello from the emulated model.")
     assert stays(lambda: len(d.discord.bot_messages(asked.id)) == 1, 1.5)
     assert _talk_tasks(d.database_url) == ["done"]
+
+
+def test_the_success_notice_binds_the_channel_and_compares_with_the_base(d: DiscordDeployment):
+    d.openai.script = FAST_JOBS
+    posted = d.discord.post(ALICE, RANDOM, "", files=[("notice.jsonl", chat_jsonl())])
+    report_in_thread(d, posted.id)
+    d.discord.run_command(ALICE, RANDOM, "finetune start")
+    notice = d.discord.wait_for(
+        lambda: next(
+            (m for m in d.discord.bot_messages(posted.id) if "succeeded." in m.content), None
+        ),
+        40,
+    )
+    before = {m.id for m in d.discord.bot_messages(RANDOM)}
+
+    d.discord.click(ALICE, notice.id, button_id(notice, "Use in this channel"))
+    bound = d.discord.wait_for(
+        lambda: next(
+            (m for m in d.discord.bot_messages(RANDOM) if m.id not in before and "🔗" in m.content),
+            None,
+        ),
+        TIMEOUT,
+    )
+    click = d.discord.click(ALICE, notice.id, button_id(notice, "Compare with base"))
+    d.discord.wait_for_callback(click.id)
+    d.discord.submit_modal(ALICE, click.id, {"question": "Which is better?"})
+
+    def board() -> Message | None:
+        return next(
+            (
+                m
+                for m in d.discord.bot_messages(posted.id)  # the notice's thread
+                if "compared on" in m.content
+                and len(m.embeds) == 2
+                and all(TYPING_MARKER not in str(e.get("description")) for e in m.embeds)
+            ),
+            None,
+        )
+
+    shown = d.discord.wait_for(board, TIMEOUT)
+    assert "ft:" in bound.content
+    assert shown.embeds[0]["title"].startswith("ft:")
+    assert shown.embeds[1]["title"].startswith("gpt-4o-mini")
