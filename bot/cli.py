@@ -126,12 +126,21 @@ def models() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default PORT).")] = None,
+    slack: Annotated[bool, typer.Option("--slack", help="Serve Slack (the default).")] = False,
+    discord: Annotated[
+        bool, typer.Option("--discord", help="Serve Discord; with --slack, both in one process.")
+    ] = False,
 ) -> None:
-    """Run the Slack bot: HTTP on PORT, or Socket Mode when SLACK_APP_TOKEN is set."""
+    """Run the bot: Slack over HTTP on PORT (or Socket Mode when SLACK_APP_TOKEN is set), and/or
+    Discord over its gateway. The HTTP server (health, OpenAI webhooks) runs either way."""
     from bot.preflight import missing_settings
+    from finetuning.platforms import Platform
 
+    platforms = frozenset({Platform.SLACK} if slack or not discord else set()) | frozenset(
+        {Platform.DISCORD} if discord else set()
+    )
     settings = get_settings()
-    missing = missing_settings(settings)
+    missing = missing_settings(settings, platforms)
     if missing:
         typer.echo("tunebot cannot start; these settings are missing:", err=True)
         for setting in missing:
@@ -140,7 +149,9 @@ def serve(
         raise typer.Exit(USAGE_ERROR)
     from bot.serving import run_server
 
-    run_server(settings, host=host or settings.host, port=port or settings.port)
+    run_server(
+        settings, host=host or settings.host, port=port or settings.port, platforms=platforms
+    )
 
 
 @app.command()

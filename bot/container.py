@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ import openai
 from slack_bolt import App
 from sqlalchemy import Engine
 
+from bot.discord_front import DiscordFront, TalkServices, build_discord
 from bot.scheduler import FollowScheduler
 from bot.server import WebhookHandler
 from bot.settings import Settings
@@ -33,6 +35,7 @@ from finetuning.follow.follower import Follower
 from finetuning.follow.outbox import Outbox
 from finetuning.jobs import JobService
 from finetuning.overview import HomeViewers
+from finetuning.platforms import Platform
 from finetuning.provider import ProviderSettings
 from finetuning.provider.webhooks import WebhookRejectedError, job_from_webhook
 from finetuning.team import BudgetBook, BudgetLimits, TeamPolicy
@@ -60,22 +63,29 @@ class Runtime:
     settings: Settings
     engine: Engine
     runner: TaskRunner
-    slack_app: App
+    slack_app: App | None
     scheduler: FollowScheduler
     openai_webhook: WebhookHandler | None
+    discord: DiscordFront | None = None
 
     def start(self) -> None:
         self.runner.start()
+        if self.discord is not None:
+            self.discord.start()
         self.scheduler.start()
 
     def stop(self) -> None:
         self.scheduler.stop()
+        if self.discord is not None:
+            self.discord.stop()
         self.runner.stop(wait=False)
         self.engine.dispose()
 
 
-def build_runtime(settings: Settings) -> Runtime:
-    """Migrate the database, then build and connect every service."""
+def build_runtime(
+    settings: Settings, platforms: frozenset[Platform] = frozenset({Platform.SLACK})
+) -> Runtime:
+    """Migrate the database, then build and connect every service of the chosen platforms."""
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     factory = make_session_factory(engine)
@@ -173,7 +183,8 @@ def build_runtime(settings: Settings) -> Runtime:
     runner.register(task_handlers(deps))
     runner.register(chat_handlers(deps), pool="chat", workers=settings.tunebot_chat_workers)
     home = HomePublisher(clients, library, jobs, HomeViewers(factory))
-    app = build_app(deps, settings.slack_signing_secret or "", home, oauth=oauth)
+    slack = Platform.SLACK in platforms
+    app = build_app(deps, settings.slack_signing_secret or "", home, oauth=oauth) if slack else None
     notifier = SlackFollowNotifier(
         clients=clients,
         jobs=jobs,
@@ -182,9 +193,31 @@ def build_runtime(settings: Settings) -> Runtime:
         accounts=accounts,
         home=home,
     )
+    discord = (
+        build_discord(
+            settings,
+            factory=factory,
+            runner=runner,
+            library=library,
+            jobs=jobs,
+            accounts=accounts,
+            keys=keys,
+            catalog=catalog,
+            audit=audit,
+            budgets=budgets,
+            approvals=deps.approvals,
+            data_dir=settings.tunebot_data_dir,
+            talk=TalkServices(deps.bindings, deps.conversations, deps.resolver, deps.talk),
+        )
+        if Platform.DISCORD in platforms
+        else None
+    )
+    notifiers = [notifier.run] if slack else []
+    if discord is not None:
+        notifiers.append(discord.notifier.run)
     scheduler = FollowScheduler(
         Follower(factory, accounts, catalog, audit=audit),
-        notifier.run,
+        _each(notifiers),
         LeaseStore(factory),
         poll_seconds=settings.tunebot_poll_seconds,
     )
@@ -212,7 +245,22 @@ def build_runtime(settings: Settings) -> Runtime:
         slack_app=app,
         scheduler=scheduler,
         openai_webhook=webhook,
+        discord=discord,
     )
+
+
+def _each(notifiers: list[Callable[[], None]]) -> Callable[[], None]:
+    """One notify callback for the scheduler: every configured platform's notifier in turn, one
+    failing not keeping the others from their round."""
+
+    def notify() -> None:
+        for run in notifiers:
+            try:
+                run()
+            except Exception:
+                log.exception("a notifier round failed; the next tick carries on")
+
+    return notify
 
 
 def _usd(value: float | None) -> Decimal | None:

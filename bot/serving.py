@@ -11,12 +11,20 @@ from bot.container import build_runtime
 from bot.redaction import install_redaction
 from bot.server import create_asgi_app
 from bot.settings import Settings
+from finetuning.platforms import Platform
 
 log = logging.getLogger(__name__)
 
 
-def run_server(settings: Settings, *, host: str, port: int) -> None:
-    """Run until SIGINT/SIGTERM. Socket Mode still serves /healthz over HTTP for probes."""
+def run_server(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    platforms: frozenset[Platform] = frozenset({Platform.SLACK}),
+) -> None:
+    """Run until SIGINT/SIGTERM. Socket Mode and Discord still serve /healthz (and OpenAI's
+    webhooks) over HTTP."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     install_redaction(
         [
@@ -26,10 +34,11 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
             settings.slack_client_secret,
             settings.openai_api_key,
             settings.openai_webhook_secret,
+            settings.discord_bot_token,
             *settings.tunebot_secret_key,
         ]
     )
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, platforms)
     # Everything built so far lives as long as the process: move it out of the collector's
     # reach. Measured with the ack benchmark, full collections over these ~225,000 objects
     # stalled every in-flight request for 180-540 ms; after freezing they take 20-30 ms.
@@ -38,7 +47,9 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
     runtime.start()
     socket_handler = None
     try:
-        if settings.slack_app_token:
+        if runtime.slack_app is None:
+            asgi = create_asgi_app(None, runtime.openai_webhook)
+        elif settings.slack_app_token:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
             socket_handler = SocketModeHandler(runtime.slack_app, settings.slack_app_token)

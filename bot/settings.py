@@ -57,7 +57,7 @@ class Settings(BaseSettings):
         default=1.0,
         gt=0,
         le=10,
-        description="Least time between two edits of a reply being streamed into Slack.",
+        description="Least time between two edits of a reply being streamed into Slack or Discord.",
     )
     tunebot_workers: int = Field(
         default=0, ge=0, description="Processes that tokenize large files; 0 means one per core."
@@ -131,6 +131,46 @@ class Settings(BaseSettings):
     slack_file_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["files.slack.com"]
     )
+    discord_bot_token: str | None = Field(
+        default=None,
+        description=(
+            "Discord bot token: discord.com/developers/applications → your application → Bot → "
+            "Reset Token. Needed for `tunebot serve --discord`."
+        ),
+    )
+    discord_api_url: str = Field(
+        default="",
+        description="Discord API base URL (e.g. https://proxy.example.com/api); empty = Discord.",
+    )
+    discord_file_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["cdn.discordapp.com", "media.discordapp.net"],
+        description="Hosts Discord attachments may be downloaded from.",
+    )
+    discord_guild_ids: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Guild ids to register /finetune in at once; empty = globally (Discord may take "
+            "up to an hour to show global commands everywhere)."
+        ),
+    )
+    discord_admin_roles: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Role ids whose members administer tunebot in a guild (besides the owner, members "
+            "with the Administrator permission and the TUNEBOT_ADMINS user ids)."
+        ),
+    )
+    discord_allowed_roles: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Role ids whose members may start, cancel and delete, besides TUNEBOT_ALLOWED_USERS; "
+            "with both empty, everyone may."
+        ),
+    )
+    discord_admin_channel: str | None = Field(
+        default=None,
+        description="Discord channel id where approval requests go (else the requester's thread).",
+    )
     openai_api_key: str | None = None
     openai_base_url: str | None = None
     openai_org_id: str | None = None
@@ -144,7 +184,7 @@ class Settings(BaseSettings):
         """Installed through OAuth (one bot token per workspace) rather than one bot token."""
         return bool(self.slack_client_id and self.slack_client_secret)
 
-    @field_validator("slack_file_hosts", mode="before")
+    @field_validator("slack_file_hosts", "discord_file_hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:
         """Accept the comma-separated form an environment variable can hold."""
@@ -158,6 +198,9 @@ class Settings(BaseSettings):
         "tunebot_allowed_channels",
         "tunebot_secret_key",
         "slack_scopes",
+        "discord_guild_ids",
+        "discord_admin_roles",
+        "discord_allowed_roles",
         mode="before",
     )
     @classmethod

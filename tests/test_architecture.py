@@ -27,6 +27,10 @@ def imported_modules(package: str) -> dict[str, set[str]]:
         ("finetuning", ("slack_bolt", "slack_sdk", "discord", "handlers", "bot")),
         ("storage", ("slack_bolt", "slack_sdk", "discord", "handlers", "bot", "finetuning")),
         ("handlers", ("bot",)),
+        (
+            "handlers/common",
+            ("slack_bolt", "slack_sdk", "discord", "handlers.slack", "handlers.discord", "bot"),
+        ),
     ],
 )
 def test_a_layer_imports_nothing_above_it(package, forbidden):

@@ -10,7 +10,7 @@ from finetuning.team.budget import (
     Scope,
     Spending,
 )
-from finetuning.team.policy import Action, Reason, Refusal, TeamPolicy
+from finetuning.team.policy import Action, Person, Reason, Refusal, TeamPolicy
 
 __all__ = [
     "Action",
@@ -18,6 +18,7 @@ __all__ = [
     "BudgetLimits",
     "BudgetStatus",
     "OverBudget",
+    "Person",
     "Reason",
     "Refusal",
     "Scope",

@@ -46,15 +46,62 @@ class Refusal:
 _ADMINS_ONLY = frozenset({Action.DECIDE, Action.CONFIGURE})
 
 
+@dataclass(frozen=True)
+class Person:
+    """Who asks, as a platform with roles (Discord) describes them.
+
+    `platform_admin` is what the platform itself says: a guild's owner or a member with the
+    Administrator permission. Roles are ids; the team names which ones count in the settings.
+    """
+
+    user_id: str
+    role_ids: frozenset[str] = frozenset()
+    platform_admin: bool = False
+
+
+def _ids(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(v.strip() for v in values if v.strip())
+
+
 class TeamPolicy:
-    """The allow-lists (empty = everyone, everywhere) and the rule that reads them."""
+    """The allow-lists (empty = everyone, everywhere) and the rule that reads them.
+
+    On platforms with roles, `allowed_roles` widen the people list (a member holding one may act
+    like a listed user) and `admin_roles` and `admins` make admins of their holders.
+    """
 
     def __init__(
-        self, allowed_users: Iterable[str] = (), allowed_channels: Iterable[str] = ()
+        self,
+        allowed_users: Iterable[str] = (),
+        allowed_channels: Iterable[str] = (),
+        *,
+        allowed_roles: Iterable[str] = (),
+        admin_roles: Iterable[str] = (),
+        admins: Iterable[str] = (),
     ) -> None:
-        self.allowed_users = frozenset(u.strip() for u in allowed_users if u.strip())
+        self.allowed_users = _ids(allowed_users)
         self.allowed_channels = tuple(
             dict.fromkeys(c.strip() for c in allowed_channels if c.strip())
+        )
+        self.allowed_roles = _ids(allowed_roles)
+        self.admin_roles = _ids(admin_roles)
+        self.admins = _ids(admins)
+
+    def is_admin(self, person: Person) -> bool:
+        """The platform's own admins, the configured admin user ids, and holders of an admin
+        role."""
+        return (
+            person.platform_admin
+            or person.user_id in self.admins
+            or bool(person.role_ids & self.admin_roles)
+        )
+
+    def check_person(
+        self, action: Action, person: Person, channel_id: str | None
+    ) -> Refusal | None:
+        """`check` for a person whose roles and admin standing are known up front."""
+        return self.check(
+            action, person.user_id, channel_id, lambda: self.is_admin(person), person.role_ids
         )
 
     def check(
@@ -63,6 +110,7 @@ class TeamPolicy:
         user_id: str,
         channel_id: str | None,
         is_admin: Callable[[], bool],
+        role_ids: frozenset[str] = frozenset(),
     ) -> Refusal | None:
         """None when the person may do it here, else why not.
 
@@ -72,7 +120,9 @@ class TeamPolicy:
         if action in _ADMINS_ONLY:
             return None if is_admin() else Refusal(action, Reason.ADMINS_ONLY)
         refusal: Refusal | None = None
-        if self.allowed_users and user_id not in self.allowed_users:
+        restricts_people = bool(self.allowed_users or self.allowed_roles)
+        listed = user_id in self.allowed_users or bool(role_ids & self.allowed_roles)
+        if restricts_people and not listed:
             refusal = Refusal(action, Reason.USER_NOT_ALLOWED)
         elif self.allowed_channels and channel_id not in self.allowed_channels:
             refusal = Refusal(action, Reason.CHANNEL_NOT_ALLOWED, self.allowed_channels)

@@ -27,6 +27,9 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 from slack_sdk.web import SlackResponse
 
+from handlers.common.call_budget import CallBudget
+from handlers.common.pacing import MAX_INTERVAL, Pace
+from handlers.common.splitting import fits, split_at, split_once, split_text
 from handlers.slack.blocks.layout import context, to_dicts
 from handlers.slack.blocks.limits import (
     EDITS_PER_MINUTE,
@@ -36,18 +39,14 @@ from handlers.slack.blocks.limits import (
     STREAM_MESSAGE_MARKDOWN,
 )
 from handlers.slack.blocks.text import truncate
-from handlers.slack.call_budget import CallBudget
 from handlers.slack.clients import SlackClients
-from handlers.slack.mrkdwn import fits, split_at, split_for_slack, split_once, to_mrkdwn
+from handlers.slack.mrkdwn import to_mrkdwn
 from handlers.slack.slack_errors import error_code, is_transient
 
 TYPING_MARKER = "▍"
 """Shown after the text of a reply that is still being edited in."""
 
 NO_ANSWER = "_(no answer)_"
-
-MAX_INTERVAL = 30.0
-"""The slowest a rate-limited stream backs off to between updates."""
 
 FINAL_ATTEMPTS = 3
 """Tries of a message's last call when Slack is busy; each try is itself retried by a WebClient
@@ -168,8 +167,7 @@ class ReplyStream:
         self._streamer = streamer
         self._target = target
         self._native = streamer.memo.works(target.team_id) is not False
-        self._interval = streamer.update_interval
-        self._due = 0.0
+        self._pace = Pace(streamer.update_interval, clock=streamer.clock)
         self._pending: list[str] = []
         self._current = ""
         """Markdown of the message being written, as far as flushed (starts with a reopened fence
@@ -200,7 +198,7 @@ class ReplyStream:
             self._started = True
             self._pending = ["".join(self._pending).lstrip()]
             self._flush()
-        elif self._streamer.clock() >= self._due:
+        elif self._pace.due():
             self._flush()
 
     def finish(self, *, footer: str | None = None) -> list[str]:
@@ -235,14 +233,8 @@ class ReplyStream:
     def _flush(self) -> None:
         self._current += "".join(self._pending)
         self._pending.clear()
-        self._due = self._streamer.clock() + self._interval
+        self._pace.updated()
         self._sync(final=False, footer=None)
-
-    def _slow_down(self) -> None:
-        """Slack said "too many": halve this reply's update rate."""
-        ceiling = max(MAX_INTERVAL, self._streamer.update_interval)
-        self._interval = min(self._interval * 2, ceiling)
-        self._due = self._streamer.clock() + self._interval
 
     def _sync(self, *, final: bool, footer: str | None) -> None:
         try:
@@ -251,9 +243,9 @@ class ReplyStream:
             else:
                 self._fallback_sync(final=final, footer=footer)
         except _OverBudgetError:
-            pass  # `_due` already points one interval ahead
+            pass  # the pace already points one interval ahead
         except _SlackBusyError:
-            self._slow_down()
+            self._pace.slow_down()
 
     # -- native streaming --------------------------------------------------------------------
 
@@ -502,7 +494,7 @@ def _final_blocks(text: str, footer: str) -> list[dict[str, Any]]:
     footer as a context line."""
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=part))
-        for part in split_for_slack(text, MAX_SECTION_TEXT)
+        for part in split_text(text, MAX_SECTION_TEXT)
         if part.strip()
     ]
     blocks.append(context(footer))

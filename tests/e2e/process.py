@@ -29,6 +29,7 @@ SECRET_SETTINGS = (
     "OPENAI_API_KEY",
     "OPENAI_WEBHOOK_SECRET",
     "TUNEBOT_SECRET_KEY",
+    "DISCORD_BOT_TOKEN",
 )
 """The environment variables whose values must never appear in a log."""
 COMMANDS_PER_MINUTE = "10000"
@@ -49,6 +50,8 @@ class BotProcess:
     env: dict[str, str]
     log_path: Path
     port: int
+    serve_args: tuple[str, ...] = ()
+    """Extra `tunebot serve` arguments: `("--discord",)` for the Discord front end."""
     process: subprocess.Popen[bytes] | None = None
     logs: list[str] = field(default_factory=list)
     handed: dict[str, str] = field(default_factory=dict)
@@ -67,7 +70,15 @@ class BotProcess:
         _remember(self)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [str(TUNEBOT), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [
+                str(TUNEBOT),
+                "serve",
+                *self.serve_args,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,

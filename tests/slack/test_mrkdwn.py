@@ -1,4 +1,4 @@
-"""Model Markdown to Slack mrkdwn, and cutting long text into parts Slack accepts."""
+"""Model Markdown to Slack mrkdwn, and converted answers cut into messages Slack accepts."""
 
 from __future__ import annotations
 
@@ -6,15 +6,12 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from slack_sdk import WebClient
 
+from handlers.common.splitting import split_text
 from handlers.slack.blocks.limits import MAX_MESSAGE_TEXT
-from handlers.slack.mrkdwn import open_fence, split_for_slack, split_once, to_mrkdwn
+from handlers.slack.mrkdwn import to_mrkdwn
 from tests.emulators.slack_emulator import ALICE, GENERAL, SlackEmulator
-
-FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,}).*$", re.MULTILINE)
 
 
 @pytest.mark.parametrize(
@@ -83,67 +80,6 @@ def test_an_answer_cut_off_inside_a_code_fence_still_renders_closed() -> None:
     assert to_mrkdwn("Here:\n```python\n") == "Here:"  # an empty block is not shown yet
 
 
-def test_splitting_prefers_paragraphs_then_lines_then_spaces() -> None:
-    para = "word " * 30
-    text = f"{para.strip()}\n\n{para.strip()}\nline two\n\n{para.strip()}"
-    parts = split_for_slack(text, 200)
-    assert parts[0] == para.strip()
-    assert all(len(part) <= 200 for part in parts)
-    assert split_for_slack("x" * 450, 200) == ["x" * 200, "x" * 200, "x" * 50]
-    assert split_for_slack("short", 200) == ["short"]
-
-
-def test_splitting_never_cuts_a_link_or_an_escape() -> None:
-    link = "<https://example.com/a|a label with many words in it>"
-    text = "intro " * 20 + link + " outro"
-    parts = split_for_slack(text, len("intro " * 20) + 20)
-    assert any(link in part for part in parts)
-    escaped = "a" * 99 + "&amp;" + "b" * 50
-    assert "".join(split_for_slack(escaped, 102)) == escaped
-    assert all("&amp;" in part or "&" not in part for part in split_for_slack(escaped, 102))
-
-
-def test_a_cut_inside_a_code_fence_closes_it_and_the_next_part_reopens_it() -> None:
-    code = "\n".join(f"value_{i} = compute({i}) ** 2" for i in range(60))
-    text = f"Intro.\n\n```python\n{code}\n```\n\nDone."
-    parts = split_for_slack(text, 500)
-    assert len(parts) > 3
-    for part in parts:
-        assert len(part) <= 500 and open_fence(part) is None
-    assert all(part.startswith("```python\n") for part in parts[1:-1])
-    assert parts[-1].endswith("Done.")
-
-
-def test_a_split_that_must_keep_what_was_sent_cuts_after_it() -> None:
-    sent = "First paragraph, already in Slack. " * 3
-    text = sent + "more text " * 30
-    head, rest = split_once(text, 200, keep=len(sent))
-    assert head.startswith(sent.rstrip()) and len(head) <= 200
-    assert (head + " " + rest).split() == text.split()
-
-
-_markdownish = st.lists(
-    st.one_of(
-        st.sampled_from(["```python", "```", "~~~", "", "- item", "**bold**", "a < b & c"]),
-        st.text(alphabet="ab `*_<>&\n", max_size=60),
-    ),
-    max_size=40,
-).map("\n".join)
-
-
-@settings(max_examples=300, deadline=None)
-@given(text=_markdownish, limit=st.integers(min_value=40, max_value=300))
-def test_split_parts_fit_are_balanced_and_lose_nothing(text: str, limit: int) -> None:
-    parts = split_for_slack(text, limit)
-    assert all(len(part) <= limit for part in parts)
-    assert all(open_fence(part) is None for part in parts[:-1])
-
-    def words(value: str) -> list[str]:
-        return FENCE.sub("", value).split()
-
-    assert [w for part in parts for w in words(part)] == words(text)
-
-
 @pytest.fixture
 def slack() -> Iterator[SlackEmulator]:
     with SlackEmulator() as emulator:
@@ -157,7 +93,7 @@ def test_a_long_converted_answer_posts_as_messages_slack_accepts(slack: SlackEmu
         f"## Step {n}\n\nUse **care** with `x<{n}>` & friends.\n\n```sh\necho {n} > out\n```"
         for n in range(120)
     )
-    parts = split_for_slack(to_mrkdwn(answer), MAX_MESSAGE_TEXT)
+    parts = split_text(to_mrkdwn(answer), MAX_MESSAGE_TEXT)
     assert len(parts) >= 3
     for part in parts:
         client.chat_postMessage(channel=GENERAL, thread_ts=parent, text=part)

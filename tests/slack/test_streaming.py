@@ -10,9 +10,10 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from handlers.common.splitting import open_fence
 from handlers.slack.blocks.limits import MAX_MESSAGE_TEXT, STREAM_MESSAGE_MARKDOWN
 from handlers.slack.clients import SlackClients
-from handlers.slack.mrkdwn import open_fence, to_mrkdwn
+from handlers.slack.mrkdwn import to_mrkdwn
 from handlers.slack.streaming import (
     NO_ANSWER,
     TYPING_MARKER,

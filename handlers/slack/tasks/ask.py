@@ -24,6 +24,7 @@ from finetuning.conversations import (
 )
 from finetuning.provider import ProviderError
 from finetuning.tasks import RetryLaterError
+from handlers.common.splitting import split_text
 from handlers.slack.blocks.conversation import (
     Column,
     compare_blocks,
@@ -35,7 +36,7 @@ from handlers.slack.blocks.limits import MAX_MESSAGE_TEXT
 from handlers.slack.blocks.text import escape_mrkdwn, truncate
 from handlers.slack.deps import SlackDeps
 from handlers.slack.model_refs import names_a_model
-from handlers.slack.mrkdwn import split_for_slack, to_mrkdwn
+from handlers.slack.mrkdwn import to_mrkdwn
 from handlers.slack.slack_errors import is_transient
 from handlers.slack.tasks.command import respond_privately
 from handlers.slack.tasks.slack_calls import slack_transient_as_retry
@@ -236,7 +237,7 @@ class _Board:
     def post_in_thread(self, column: Column) -> None:
         """A long answer in full, in the comparison's thread, split at Slack's limits."""
         thread = self._payload.get("thread_ts") or self._ts
-        for part in split_for_slack(to_mrkdwn(column.text), MAX_MESSAGE_TEXT):
+        for part in split_text(to_mrkdwn(column.text), MAX_MESSAGE_TEXT):
             self._deps.clients.for_team(self._payload["team"]).chat_postMessage(
                 channel=self._payload["channel"],
                 thread_ts=thread,

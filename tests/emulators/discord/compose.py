@@ -17,11 +17,32 @@ from tests.emulators.discord.rest import ApiRequest, UploadedFile
 from tests.emulators.discord.world import World
 
 MENTION = re.compile(r"<@!?(\d+)>")
+ROLE_MENTION = re.compile(r"<@&(\d+)>")
+MASS_MENTION = re.compile(r"@(everyone|here)\b")
 SETTABLE_FLAGS = EPHEMERAL | SUPPRESS_EMBEDS | (1 << 12)  # ephemeral, no embeds, silent
 
 
 def mentions_in(world: World, content: str) -> list[int]:
     return [int(m) for m in MENTION.findall(content) if int(m) in world.users]
+
+
+def pings(content: str, allowed: Any) -> list[str]:
+    """Who a message's content notifies, under Discord's allowed_mentions rules: without the
+    field everything parsed pings; with it, `parse` names the kinds that may ("everyone" covers
+    @here too), `users`/`roles` list ids that may, and anything else is shown but silent."""
+    mass = ["everyone" for _ in MASS_MENTION.findall(content)][:1]
+    users = [f"user:{u}" for u in MENTION.findall(content)]
+    roles = [f"role:{r}" for r in ROLE_MENTION.findall(content)]
+    if not isinstance(allowed, dict):
+        return mass + users + roles
+    parse = set(allowed.get("parse") or [])
+    listed_users = {str(u) for u in allowed.get("users") or []}
+    listed_roles = {str(r) for r in allowed.get("roles") or []}
+    return (
+        (mass if "everyone" in parse else [])
+        + [u for u in users if "users" in parse or u.removeprefix("user:") in listed_users]
+        + [r for r in roles if "roles" in parse or r.removeprefix("role:") in listed_roles]
+    )
 
 
 def _upload(
@@ -70,6 +91,8 @@ def new_message(
         "attachment_ids": list(stored.values()),
         "flags": int(body.get("flags") or 0) & SETTABLE_FLAGS,
         "mentions": mentions_in(world, content),
+        "allowed_mentions": body.get("allowed_mentions"),
+        "pinged": pings(content, body.get("allowed_mentions")),
     }
 
 
@@ -83,6 +106,8 @@ def edit_changes(
     changes: JsonDict = {}
     if "content" in body:
         changes["content"] = str(body["content"] or "")
+    if "allowed_mentions" in body:
+        changes["allowed_mentions"] = body["allowed_mentions"]
     if "embeds" in body:
         changes["embeds"] = _embeds(body["embeds"])
     if "components" in body:

@@ -180,6 +180,8 @@ class Message:
     webhook_id: int | None = None  # interaction responses come from the application's webhook
     mentions: list[int] = field(default_factory=list)
     reactions: set[str] = field(default_factory=set)  # emoji the bot reacted with
+    allowed_mentions: JsonDict | None = None  # as the last create or edit sent it
+    pinged: list[str] = field(default_factory=list)  # "everyone", "user:ID", "role:ID" notified
 
     def snapshot(self) -> MessageVersion:
         return MessageVersion(

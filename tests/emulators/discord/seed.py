@@ -16,6 +16,7 @@ OWNER = 900000000000000010
 ADMIN = 900000000000000011
 ALICE = 900000000000000012
 BOB = 900000000000000013
+OTHER_BOT = 900000000000000014  # another application's bot in the guild
 GENERAL = 900000000000000100
 RANDOM = 900000000000000101
 PRIVATE = 900000000000000102
@@ -59,6 +60,7 @@ def seed_users(bot_name: str) -> list[User]:
         User(ADMIN, "adam", "Adam"),
         User(ALICE, "alice", "Alice"),
         User(BOB, "bob", "Bob"),
+        User(OTHER_BOT, "helperbot", None, bot=True),
     ]
 
 
@@ -78,6 +80,7 @@ def seed_members() -> list[Member]:
         Member(ADMIN, [ADMINS_ROLE]),
         Member(ALICE, [FINETUNERS_ROLE]),
         Member(BOB, []),
+        Member(OTHER_BOT, []),
     ]
 
 

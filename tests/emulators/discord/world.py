@@ -188,6 +188,8 @@ class World:
             message.attachment_ids = list(changes["attachment_ids"])
         if "flags" in changes:
             message.flags = int(changes["flags"])
+        if "allowed_mentions" in changes:
+            message.allowed_mentions = changes["allowed_mentions"]
         message.edited = time.time()
         if message.ephemeral_to is None:
             self.emit(self._message_event("MESSAGE_UPDATE", message))

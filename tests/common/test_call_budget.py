@@ -1,8 +1,8 @@
-"""The workspace-wide allowance for the calls that grow streamed replies."""
+"""The allowance for the calls that grow streamed replies, per scope and window."""
 
 from __future__ import annotations
 
-from handlers.slack.call_budget import WINDOW_SECONDS, CallBudget
+from handlers.common.call_budget import WINDOW_SECONDS, CallBudget
 
 
 class Clock:
@@ -48,3 +48,20 @@ def test_a_forced_call_goes_even_when_the_window_is_full() -> None:
     budget = CallBudget({"chat.update": 2}, clock=Clock())
     assert budget.take("T1", "chat.update") and budget.take("T1", "chat.update")
     assert budget.take("T1", "chat.update", force=True)
+
+
+def test_a_short_window_counts_like_discords_edit_bucket() -> None:
+    clock = Clock()
+    budget = CallBudget({"edit": 5}, window_seconds=5.0, clock=clock)
+    assert sum(budget.take("channel-1", "edit") for _ in range(9)) == 5
+    assert budget.take("channel-2", "edit")
+    clock.now += 5.0
+    assert budget.take("channel-1", "edit")
+
+
+def test_the_completing_call_always_goes_and_uses_its_reservation() -> None:
+    budget = CallBudget({"edit": 2}, window_seconds=5.0, clock=Clock())
+    budget.reserve("c", "edit")
+    assert budget.take("c", "edit")
+    assert not budget.take("c", "edit"), "the last slot is held for the completing edit"
+    assert budget.take("c", "edit", force=True)

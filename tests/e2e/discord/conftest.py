@@ -1,0 +1,62 @@
+"""Fixtures for the Discord end-to-end tests: `tunebot serve --discord` between the Discord and
+OpenAI emulators, on SQLite and (with TEST_DATABASE_URL) PostgreSQL.
+
+`discord_stage` shares one process per database for the session (starting one costs seconds);
+`discord_bot` is a deployment of a test's own, for tests that restart it or change its settings
+(parametrize it indirectly with a dict of extra environment variables).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.deployment import FAST_JOBS
+from tests.e2e.discord_deployment import DiscordDeployment, discord_deployment_with
+
+
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.db)]
+)
+def shared_discord(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DiscordDeployment]:
+    data_dir = tmp_path_factory.mktemp(f"discord-{request.param}")
+    with discord_deployment_with(request.param, data_dir, {"TUNEBOT_POLL_SECONDS": "1"}) as found:
+        yield found
+
+
+@pytest.fixture
+def discord_stage(
+    shared_discord: DiscordDeployment, request: pytest.FixtureRequest
+) -> Iterator[DiscordDeployment]:
+    """The shared deployment; knobs a test turned are put back after it."""
+    try:
+        yield shared_discord
+    finally:
+        shared_discord.openai.clear_faults()
+        shared_discord.openai.script = FAST_JOBS
+        failed = request.node.rep_call.failed if hasattr(request.node, "rep_call") else False
+        if failed:
+            print(shared_discord.bot.log()[-20000:])
+        process = shared_discord.bot.process
+        if process is not None and process.poll() is not None:
+            pytest.fail(f"tunebot exited with {process.returncode}:\n{shared_discord.bot.log()}")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.db)])
+def discord_bot(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DiscordDeployment]:
+    """A deployment of the test's own; `@pytest.mark.discord_env({...})` adds settings."""
+    marker = request.node.get_closest_marker("discord_env")
+    env = {"TUNEBOT_POLL_SECONDS": "1", **(marker.args[0] if marker else {})}
+    data_dir = tmp_path / "bot"
+    data_dir.mkdir()
+    with discord_deployment_with(request.param, data_dir, env) as found:
+        try:
+            yield found
+        finally:
+            failed = request.node.rep_call.failed if hasattr(request.node, "rep_call") else False
+            if failed:
+                print(found.bot.log()[-20000:])
