@@ -35,8 +35,11 @@ from tests.follow.harness import Starter, notices, pid, row
 POLL = 0.4
 """Seconds between polls; the replicas tick every POLL / 2 and a lease lasts 1.25 x POLL."""
 TAKEOVER = 2 * POLL
-SLACK = 0.3
-"""Room for thread scheduling on a busy machine, on top of what the design promises."""
+SLACK = 0.6
+"""Room for thread scheduling on a busy machine, on top of what the design promises: the
+taking replica's next tick (POLL / 2 apart, plus jitter) and its own first cycle. 0.3 s was
+measured short (1.22 s against 1.1 s) on two cores with the whole suite's bot processes
+running; the lower bound below still proves the lease was not taken before it expired."""
 LIST = "/v1/fine_tuning/jobs"
 
 
