@@ -24,6 +24,8 @@ class Action(StrEnum):
     DECIDE = "decide"
     # Changing the workspace's settings (its OpenAI key): admins only.
     CONFIGURE = "configure"
+    # Reading the audit log (who did what, and what it cost): admins only.
+    AUDIT = "audit"
 
 
 class Reason(StrEnum):
@@ -43,7 +45,7 @@ class Refusal:
     allowed_channels: tuple[str, ...] = ()
 
 
-_ADMINS_ONLY = frozenset({Action.DECIDE, Action.CONFIGURE})
+_ADMINS_ONLY = frozenset({Action.DECIDE, Action.CONFIGURE, Action.AUDIT})
 
 
 @dataclass(frozen=True)

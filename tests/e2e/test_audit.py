@@ -94,7 +94,7 @@ def test_someone_who_is_not_an_admin_is_told_why_and_whom_to_ask(stage: Stage):
     refusals = stage.slack.wait_for(both_refused, timeout=TIMEOUT)
     for refusal in refusals:
         text = str(refusal.body["text"])
-        assert "for tunebot admins only" in text and f"<@{ALICE}>" in text
+        assert "Only tunebot admins may read the audit log" in text and f"<@{ALICE}>" in text
         assert "dataset.uploaded" not in text and refusal.outcome == "ephemeral"
     assert stays(lambda: len(stage.slack.uploaded_files) == files_before)
 

@@ -1,5 +1,4 @@
 from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal
 
 import pytest
 from hypothesis import given
@@ -10,7 +9,6 @@ from handlers.slack.blocks.text import (
     escape_mrkdwn,
     format_count,
     format_tokens,
-    format_usd,
     mention,
     one_line,
     slack_date,
@@ -57,26 +55,6 @@ def test_mention_only_for_slack_user_ids():
 
 def test_one_line_flattens_whitespace():
     assert one_line("a\n• b\t c  ") == "a • b c"
-
-
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [
-        (0, "$0.00"),
-        (0.0, "$0.00"),
-        (0.0001, "<$0.01"),
-        (0.0049, "<$0.01"),
-        (0.005, "$0.01"),
-        (0.42, "$0.42"),
-        (1234.5, "$1,234.50"),
-        (Decimal("1234567.891"), "$1,234,567.89"),
-        (Decimal("0.0038"), "<$0.01"),
-        (-2.5, "-$2.50"),
-        (float("nan"), "n/a"),
-    ],
-)
-def test_format_usd(value, text):
-    assert format_usd(value) == text
 
 
 def test_usd_is_escaped_for_mrkdwn():

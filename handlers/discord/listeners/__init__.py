@@ -11,6 +11,7 @@ from handlers.discord.listeners import (
     conversations,
     messages,
     talk_commands,
+    workspace_key,
 )
 from handlers.discord.talk_deps import TalkDeps
 
@@ -20,6 +21,7 @@ def register_all(client: TunebotClient, deps: DiscordDeps) -> None:
     messages.register(client, deps)
     commands.register(client, deps)
     components.register(client, deps)
+    workspace_key.register(client, deps)
 
 
 def register_talk(client: TunebotClient, deps: TalkDeps) -> None:

@@ -16,6 +16,8 @@ from discord import app_commands
 
 from finetuning.jobs import JobNotFoundError, JobRecord
 from finetuning.team import Action
+from handlers.common.audit_request import CSV_DAYS, DEFAULT_ENTRIES, MAX_ENTRIES, audit_request
+from handlers.common.workspace_key import REMOVE, SET, disabled_text
 from handlers.discord.client import TunebotClient
 from handlers.discord.deps import DiscordDeps
 from handlers.discord.listeners.accept import accept, interaction_ref
@@ -24,9 +26,12 @@ from handlers.discord.people import person_of, person_payload, place_of, workspa
 from handlers.discord.render.help import help_embed
 from handlers.discord.render.jobs import status_embed
 from handlers.discord.render.team import budget_embed, contacts, refusal_text
-from handlers.discord.tasks import COMMAND, START
+from handlers.discord.render.views import KeyModal
+from handlers.discord.tasks import AUDIT, COMMAND, START, WORKSPACE_KEY
+from handlers.discord.tasks.audit import audit_payload
 from handlers.discord.tasks.command import command_payload
 from handlers.discord.tasks.start import start_payload
+from handlers.discord.tasks.workspace_key import PLACE, key_payload
 
 RESERVED = ("use", "ask", "compare")
 """Subcommands for talking to models: added to the group by the conversations front end."""
@@ -175,6 +180,71 @@ def build_group(deps: DiscordDeps) -> app_commands.Group:
             deps.budgets.status, workspace_of(interaction), str(interaction.user.id)
         )
         await interaction.response.send_message(embed=budget_embed(status), ephemeral=True)
+
+    @group.command(
+        name="audit", description="Admins: who changed what in this server, and the cost"
+    )
+    @app_commands.describe(
+        entries=f"How many entries, newest first (default {DEFAULT_ENTRIES})",
+        csv=f"The last {CSV_DAYS} days as a CSV file instead",
+    )
+    async def audit(
+        interaction: discord.Interaction,
+        entries: app_commands.Range[int, 1, MAX_ENTRIES] | None = None,
+        csv: bool = False,
+    ) -> None:
+        if await refused(deps, interaction, Action.AUDIT):
+            return
+        channel, thread = place_of(interaction.channel)
+        await accept(
+            deps,
+            interaction,
+            AUDIT,
+            audit_payload(
+                request=audit_request(entries, csv=csv),
+                workspace=workspace_of(interaction),
+                channel=channel,
+                thread=thread,
+                person=person_payload(person_of(interaction)),
+                interaction=interaction_ref(interaction),
+            ),
+            ephemeral=True,
+        )
+
+    @group.command(name="key", description="Admins: this server's own OpenAI key")
+    @app_commands.describe(action="Set a new key (a form opens), or remove the one set")
+    @app_commands.choices(
+        action=[
+            app_commands.Choice(name="set a new key", value=SET),
+            app_commands.Choice(name="remove the key", value=REMOVE),
+        ]
+    )
+    async def key(interaction: discord.Interaction, action: str = SET) -> None:
+        """The form opens as the answer itself (a modal must be); a removal is a task."""
+        if not deps.keys.enabled:
+            await interaction.response.send_message(f"🔒 {disabled_text(PLACE)}", ephemeral=True)
+            return
+        if await refused(deps, interaction, Action.CONFIGURE):
+            return
+        workspace = workspace_of(interaction)
+        if action == REMOVE:
+            channel, thread = place_of(interaction.channel)
+            await accept(
+                deps,
+                interaction,
+                WORKSPACE_KEY,
+                key_payload(
+                    workspace=workspace,
+                    channel=channel,
+                    thread=thread,
+                    person=person_payload(person_of(interaction)),
+                    interaction=interaction_ref(interaction),
+                ),
+                ephemeral=True,
+            )
+            return
+        status = await asyncio.to_thread(deps.keys.status, workspace)
+        await interaction.response.send_modal(KeyModal(replacing=status is not None))
 
     return group
 

@@ -16,8 +16,8 @@ SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("models", "base models with prices, and your fine-tuned models"),
     ("delete model", "delete a fine-tuned model"),
     ("budget", "this month's spending for the server and for you"),
-    ("audit [count] / audit csv", "admins: the audit log"),
-    ("key / key remove", "admins: this server's own OpenAI key"),
+    ("audit [entries] [csv]", "admins: the audit log, or its last 90 days as a CSV file"),
+    ("key [action: remove]", "admins: set this server's own OpenAI key (a form), or remove it"),
 )
 
 

@@ -17,7 +17,8 @@ _WHAT = {
     "cancel": "cancel, pause or resume jobs",
     "delete": "delete models",
     "decide": "approve or reject jobs",
-    "configure": "change this server's settings",
+    "configure": "change this server's OpenAI key",
+    "audit": "read the audit log",
 }
 
 

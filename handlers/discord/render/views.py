@@ -96,14 +96,23 @@ class StartModal(discord.ui.Modal):
 
 
 class KeyModal(discord.ui.Modal):
-    """This server's OpenAI key, typed once; checked and sealed by a task."""
+    """This server's OpenAI key, typed once; checked and sealed by a task, never shown again.
+
+    Discord has no password input: what an admin pastes is visible in their own modal while
+    they type, and nowhere else. The input has no default, so no key is ever sent back to it.
+    """
 
     key: discord.ui.TextInput[Any] = discord.ui.TextInput(
-        label="OpenAI API key", custom_id="key", min_length=20, max_length=300
+        label="OpenAI API key", custom_id="key", min_length=20, max_length=512
     )
 
-    def __init__(self) -> None:
+    def __init__(self, *, replacing: bool) -> None:
         super().__init__(title="OpenAI key for this server", custom_id=KEY_MODAL)
+        self.key.placeholder = (
+            "Replaces the key this server set before"
+            if replacing
+            else "sk-proj-… (until then: the key of whoever runs tunebot, if any)"
+        )
 
 
 class CompareModal(discord.ui.Modal):

@@ -13,11 +13,13 @@ from handlers.discord.deps import DiscordDeps
 from handlers.discord.talk_deps import TalkDeps
 from handlers.discord.tasks.approve import run_decision
 from handlers.discord.tasks.ask import run_ask, run_compare
+from handlers.discord.tasks.audit import run_audit
 from handlers.discord.tasks.bind import run_bind
 from handlers.discord.tasks.command import run_command
 from handlers.discord.tasks.intake import run_intake
 from handlers.discord.tasks.start import run_start
 from handlers.discord.tasks.talk import run_talk
+from handlers.discord.tasks.workspace_key import run_workspace_key
 
 INTAKE = "discord.intake"
 START = "discord.start"
@@ -41,6 +43,8 @@ def task_handlers(deps: DiscordDeps) -> dict[str, Handler]:
         START: run_start,
         COMMAND: run_command,
         DECISION: run_decision,
+        AUDIT: run_audit,
+        WORKSPACE_KEY: run_workspace_key,
     }
     return {kind: partial(run, deps) for kind, run in handlers.items()}
 

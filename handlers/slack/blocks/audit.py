@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from finetuning.audit import SYSTEM, AuditEntryRecord
+from handlers.common.audit_request import CSV_DAYS
 from handlers.slack.blocks.text import (
     code,
     escape_mrkdwn,
@@ -26,7 +27,9 @@ def audit_text(entries: list[AuditEntryRecord], command: str = "/finetune") -> s
         f"{'entry' if len(entries) == 1 else 'entries'}, newest first*"
     ]
     lines.extend(audit_line(entry) for entry in entries)
-    lines.append(f"_`{escape_mrkdwn(command)} audit csv` sends the last 90 days to your DM._")
+    lines.append(
+        f"_`{escape_mrkdwn(command)} audit csv` sends the last {CSV_DAYS} days to your DM._"
+    )
     return "\n".join(lines)
 
 

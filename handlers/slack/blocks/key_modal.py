@@ -15,6 +15,7 @@ from slack_sdk.models.views import View
 
 from finetuning.credentials import KeyStatus
 from finetuning.credentials.workspace_keys import KeyShapeError, checked_shape
+from handlers.common.workspace_key import KeyRefused, KeySaved, refused_text, saved_text
 from handlers.slack.blocks.layout import context, section
 from handlers.slack.blocks.text import format_count, slack_date
 
@@ -72,18 +73,13 @@ def checking_view() -> View:
     return _notice(":hourglass_flowing_sand: Checking the key with OpenAI…")
 
 
-def saved_view(*, replaced: bool, models_visible: int) -> View:
-    verb = "replaced" if replaced else "saved"
-    return _notice(
-        f":white_check_mark: Key {verb}. It works: it can use "
-        f"{format_count(models_visible, 'model')}. From now on this workspace fine-tunes and "
-        "talks to models in that key's OpenAI account."
-    )
+def saved_view(saved: KeySaved) -> View:
+    return _notice(f":white_check_mark: {saved_text(saved, 'workspace')}")
 
 
-def refused_view(message: str, hint: str) -> View:
+def refused_view(refused: KeyRefused) -> View:
     """The key was not stored: OpenAI's reason (already redacted) and what to do."""
-    return _notice(f":x: The key was not saved: {message}\n_{hint}_")
+    return _notice(f":x: {refused_text(refused)}\n_{refused.hint}_")
 
 
 def submitted_key(values: Mapping[str, Any]) -> str | dict[str, str]:

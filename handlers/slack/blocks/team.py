@@ -23,6 +23,7 @@ _WHAT = {
     Action.DELETE: "delete models",
     Action.DECIDE: "approve or reject jobs",
     Action.CONFIGURE: "change this workspace's OpenAI key",
+    Action.AUDIT: "read the audit log",
 }
 _DECIDED = {
     Decision.APPROVED: (":white_check_mark:", "approved"),

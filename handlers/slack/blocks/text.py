@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+
+from handlers.common.money import format_usd
 
 ELLIPSIS = "…"
 
 _SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
-_CENT = Decimal("0.01")
 _ENTITY_REACH = len("&amp;")
 _TOKEN_REACH = 120
 """How far back a cut may look for the start of a half-cut escape or Slack token."""
@@ -48,21 +49,6 @@ def mention(user_id: str) -> str:
     if _SLACK_USER_ID.fullmatch(user_id):
         return f"<@{user_id}>"
     return escape_mrkdwn(user_id)
-
-
-def format_usd(value: Decimal | float) -> str:
-    """Dollars to the cent with thousands separators; a cost that rounds to nothing is `<$0.01`.
-
-    "$0.00" for a job that will cost something would read as free.
-    """
-    amount = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-    if not amount.is_finite():
-        return "n/a"
-    cents = amount.quantize(_CENT, rounding=ROUND_HALF_UP)
-    if amount > 0 and cents == 0:
-        return "<$0.01"
-    sign = "-" if cents < 0 else ""
-    return f"{sign}${abs(cents):,.2f}"
 
 
 def usd(value: Decimal | float) -> str:

@@ -13,16 +13,14 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from finetuning.team import Action
+from handlers.common.workspace_key import REMOVE, disabled_text, key_action
 from handlers.slack.blocks.key_modal import CALLBACK_ID, checking_view, key_modal, submitted_key
 from handlers.slack.deps import SlackDeps
 from handlers.slack.tasks import WORKSPACE_KEY
 from handlers.slack.tasks.workspace_key import remove_key_payload, set_key_payload
 from handlers.slack.team import team_refusal
 
-DISABLED = (
-    ":lock: Workspaces cannot set keys of their own here: whoever runs tunebot must set "
-    "TUNEBOT_SECRET_KEY first, so that keys are stored encrypted."
-)
+DISABLED = ":lock: " + disabled_text("workspace")
 
 
 def answer_key_command(
@@ -35,14 +33,15 @@ def answer_key_command(
     if not deps.keys.enabled:
         ack(text=DISABLED)
         return
-    if argument.lower() not in ("", "remove"):
+    action = key_action(argument)
+    if action is None:
         ack(text=f":warning: usage: `{deps.command} key` or `{deps.command} key remove`")
         return
     refusal = team_refusal(deps, Action.CONFIGURE, team, user, channel)
     if refusal is not None:
         ack(text=refusal)
         return
-    if argument.lower() == "remove":
+    if action == REMOVE:
         ack(text=":hourglass_flowing_sand: Removing the key…")
         deps.enqueue(
             WORKSPACE_KEY,

@@ -181,7 +181,8 @@ def interaction_payload(world: World, interaction: Interaction) -> JsonDict:
 
 def modal_submit_data(modal: JsonDict, values: dict[str, str]) -> JsonDict:
     """The modal's rows with each text input's value, mirroring its shape (action rows or
-    labels), as Discord sends a submit; unknown ids and missing required inputs raise."""
+    labels), as Discord sends a submit; unknown ids, missing required inputs and values
+    outside an input's min_length/max_length raise (Discord's client will not submit them)."""
     seen: set[str] = set()
 
     def filled(component: JsonDict) -> JsonDict:
@@ -190,6 +191,12 @@ def modal_submit_data(modal: JsonDict, values: dict[str, str]) -> JsonDict:
         value = values.get(custom_id, component.get("value") or "")
         if component.get("required", True) and not value:
             raise ValueError(f"the modal's input {custom_id!r} is required")
+        low, high = int(component.get("min_length") or 0), component.get("max_length")
+        if value and (len(value) < low or (high is not None and len(value) > int(high))):
+            raise ValueError(
+                f"the modal's input {custom_id!r} takes {low} to {high} characters, "
+                f"not {len(value)}"
+            )
         return {
             "type": component.get("type", 4),
             "id": component.get("id", 0),
