@@ -275,6 +275,28 @@ def test_a_button_opens_a_modal_whose_submit_reaches_the_bot(emulator, bot):
         emulator.submit_modal(BOB, click.id, {"suffix": "x"})
 
 
+class KeyLikeModal(discord.ui.Modal, title="OpenAI key"):
+    key = discord.ui.TextInput(label="Key", custom_id="key", min_length=20, max_length=30)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("Checking", ephemeral=True)
+
+
+def test_a_value_outside_an_inputs_lengths_cannot_be_submitted(emulator, bot):
+    seen = Seen()
+    message_id = post_start_button(
+        bot, seen, lambda interaction: interaction.response.send_modal(KeyLikeModal())
+    )
+    click = emulator.click(ALICE, message_id, "start:ds-1")
+    emulator.wait_for_callback(click.id)
+
+    for value in ("k" * 19, "k" * 31):
+        with pytest.raises(ValueError, match="takes 20 to 30 characters"):
+            emulator.submit_modal(ALICE, click.id, {"key": value})
+    submit = emulator.submit_modal(ALICE, click.id, {"key": "k" * 20})
+    assert emulator.wait_for_callback(submit.id).callback.type == 4
+
+
 def test_a_click_can_update_the_message_it_is_on(emulator, bot):
     seen = Seen()
 

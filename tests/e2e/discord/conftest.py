@@ -1,7 +1,9 @@
 """Fixtures for the Discord end-to-end tests: `tunebot serve --discord` between the Discord and
 OpenAI emulators, on SQLite and (with TEST_DATABASE_URL) PostgreSQL.
 
-`discord_stage` shares one process per database for the session (starting one costs seconds);
+`discord_stage` shares one process per database for the session (starting one costs seconds),
+with TUNEBOT_SECRET_KEY set so that a server may set an OpenAI key of its own (a test that sets
+one takes it away again);
 `discord_bot` is a deployment of a test's own, for tests that restart it or change its settings
 (parametrize it indirectly with a dict of extra environment variables).
 """
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from finetuning.credentials import new_secret_key
 from tests.e2e.deployment import FAST_JOBS
 from tests.e2e.discord_deployment import DiscordDeployment, discord_deployment_with
 
@@ -24,7 +27,8 @@ def shared_discord(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[DiscordDeployment]:
     data_dir = tmp_path_factory.mktemp(f"discord-{request.param}")
-    with discord_deployment_with(request.param, data_dir, {"TUNEBOT_POLL_SECONDS": "1"}) as found:
+    env = {"TUNEBOT_POLL_SECONDS": "1", "TUNEBOT_SECRET_KEY": new_secret_key()}
+    with discord_deployment_with(request.param, data_dir, env) as found:
         yield found
 
 

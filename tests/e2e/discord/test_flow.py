@@ -6,7 +6,16 @@ import pytest
 
 from tests.e2e.discord_deployment import DiscordDeployment
 from tests.e2e.helpers import chat_jsonl, chat_jsonl_with_errors
-from tests.emulators.discord_emulator import ADMIN, ALICE, BOB, FINETUNERS_ROLE, GENERAL, Message
+from tests.emulators.discord.records import LOADING
+from tests.emulators.discord_emulator import (
+    ADMIN,
+    ALICE,
+    BOB,
+    FINETUNERS_ROLE,
+    GENERAL,
+    Interaction,
+    Message,
+)
 from tests.emulators.openai_emulator import JobScript
 
 JOB_CREATE = ("POST", "/v1/fine_tuning/jobs")
@@ -32,6 +41,25 @@ def job_creates(d: DiscordDeployment) -> int:
     return sum(1 for r in d.openai.requests if (r.method, r.path) == JOB_CREATE)
 
 
+def filled_answer(d: DiscordDeployment, interaction: Interaction) -> Message | None:
+    """The message that answered a deferred interaction, once it is no longer "thinking…"."""
+    for message_id in [interaction.original_message_id, *interaction.followup_ids]:
+        message = d.discord.message(message_id) if message_id else None
+        if (
+            message is not None
+            and (message.content or message.embeds)
+            and not message.flags & LOADING
+        ):
+            return message
+    return None
+
+
+def deferred_answer(d: DiscordDeployment, interaction_id: int, timeout: float = 20.0) -> Message:
+    return d.discord.wait_for(
+        lambda: filled_answer(d, d.discord.interaction(interaction_id)), timeout
+    )
+
+
 def answer_text(d: DiscordDeployment, interaction_id: int, timeout: float = 20.0) -> str:
     """What the person saw: the immediate answer, or the deferred answer's followup."""
     discord = d.discord
@@ -42,15 +70,8 @@ def answer_text(d: DiscordDeployment, interaction_id: int, timeout: float = 20.0
             return ""
         if found.callback.type == 4:
             return str(found.callback.data.get("content") or found.callback.data.get("embeds"))
-        for message_id in [found.original_message_id, *found.followup_ids]:
-            message = discord.message(message_id) if message_id else None
-            if (
-                message is not None
-                and (message.content or message.embeds)
-                and not message.flags & 128
-            ):
-                return message.content + str(message.embeds)
-        return ""
+        message = filled_answer(d, found)
+        return "" if message is None else message.content + str(message.embeds)
 
     return discord.wait_for(seen, timeout)
 

@@ -14,7 +14,7 @@ def test_the_bot_connects_registers_commands_and_answers_help(discord_stage: Dis
     (command,) = [c for c in discord.commands(guild=True) if c.name == "finetune"]
     names = {option["name"] for option in command.options}
     assert {"start", "status", "list", "cancel", "pause", "resume", "events", "models"} <= names
-    assert {"delete", "budget", "help"} <= names
+    assert {"delete", "budget", "audit", "key", "help"} <= names
 
     asked = discord.run_command(ALICE, GENERAL, "finetune help")
     answered = discord.wait_for_callback(asked.id)
