@@ -108,6 +108,7 @@ def build_discord(
         ),
         budgets=budgets,
         approvals=approvals,
+        bindings=talk.bindings,
         admin_channel=int(settings.discord_admin_channel)
         if settings.discord_admin_channel
         else None,
@@ -117,7 +118,6 @@ def build_discord(
     runner.register(task_handlers(deps))
     talk_deps = TalkDeps(
         base=deps,
-        bindings=talk.bindings,
         conversations=talk.conversations,
         resolver=talk.resolver,
         talk=talk.talk,

@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from finetuning.audit import AuditLog
+from finetuning.conversations import BindingStore
 from finetuning.credentials import Accounts, WorkspaceKeys
 from finetuning.datasets.library import DatasetLibrary
 from finetuning.datasets.models import ModelCatalog
@@ -51,6 +52,8 @@ class DiscordDeps:
     policy: TeamPolicy
     budgets: BudgetBook
     approvals: Approvals
+    bindings: BindingStore
+    """Which model answers where: talking uses it, and `/finetune status` shows it."""
     admin_channel: int | None = None
     """Where approval requests go; None: the requester's thread, where an admin can click."""
     guild_ids: tuple[int, ...] = ()

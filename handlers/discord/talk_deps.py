@@ -17,13 +17,16 @@ from handlers.discord.streaming import DiscordReplyStream
 @dataclass(frozen=True)
 class TalkDeps:
     base: DiscordDeps
-    bindings: BindingStore
     conversations: ConversationStore
     resolver: ModelResolver
     talk: Talk
     edits: CallBudget
     """Discord's per-channel edit bucket, shared by every reply and comparison."""
     update_seconds: float
+
+    @property
+    def bindings(self) -> BindingStore:
+        return self.base.bindings
 
     def stream(self, channel_id: str) -> DiscordReplyStream:
         """A new reply in a channel or thread."""

@@ -23,6 +23,7 @@ from handlers.discord.deps import DiscordDeps
 from handlers.discord.listeners.accept import accept, interaction_ref
 from handlers.discord.listeners.autocomplete import Autocomplete
 from handlers.discord.people import person_of, person_payload, place_of, workspace_of
+from handlers.discord.render.conversation import bindings_status
 from handlers.discord.render.help import help_embed
 from handlers.discord.render.jobs import status_embed
 from handlers.discord.render.team import budget_embed, contacts, refusal_text
@@ -283,9 +284,13 @@ def _status(
     else:
         jobs = deps.jobs.recent(workspace, channel, active_only=name == "status", limit=20)
         title = "Active jobs in this channel" if name == "status" else "Jobs in this channel"
+    bound = ""
+    if name == "status" and not argument and channel is not None:
+        bound = bindings_status(deps.bindings.for_channel(workspace, channel))
     if not jobs:
-        return {"content": f"{title}: none yet. Start one with `{deps.command} start`."}
-    return {"embed": status_embed(jobs, title)}
+        empty = f"{title}: none yet. Start one with `{deps.command} start`."
+        return {"content": f"{empty}\n{bound}".strip()}
+    return {"content": bound or None, "embed": status_embed(jobs, title)}
 
 
 def register(client: TunebotClient, deps: DiscordDeps) -> None:

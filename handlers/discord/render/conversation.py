@@ -47,6 +47,21 @@ def bound_text(user: str, binding: Binding) -> str:
     )
 
 
+def bindings_status(bindings: list[Binding]) -> str:
+    """For `/finetune status`: what answers in this channel and in which of its threads
+    (a Discord thread is a channel of its own, so it is linked rather than named)."""
+    if not bindings:
+        return "💬 No model is bound to this channel (`/finetune use`)."
+    lines: list[str] = []
+    for binding in bindings:
+        place = "this channel" if binding.whole_channel else f"<#{binding.thread_ts}>"
+        by = f", bound by <@{binding.created_by}>" if binding.created_by else ""
+        lines.append(
+            f"💬 {code(binding.model)} answers in {place}{by} ({binding_summary(binding)})"
+        )
+    return "\n".join(lines)
+
+
 def unbound_text(user: str, model: str, in_thread: bool) -> str:
     place = "this thread" if in_thread else "this channel"
     return f"⛓️‍💥 <@{user}> unbound {code(model)} from {place}."

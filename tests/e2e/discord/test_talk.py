@@ -344,3 +344,22 @@ def test_the_success_notice_binds_the_channel_and_compares_with_the_base(d: Disc
     assert "ft:" in bound.content
     assert shown.embeds[0]["title"].startswith("ft:")
     assert shown.embeds[1]["title"].startswith("gpt-4o-mini")
+
+
+def test_status_names_the_model_bound_to_the_channel_and_who_bound_it(d: DiscordDeployment):
+    model = tuned_model(d)
+    use(d, model, channel=RANDOM, temperature=0.5)
+
+    asked = d.discord.run_command(BOB, RANDOM, "finetune status")
+    said = str(d.discord.wait_for_callback(asked.id).callback.data.get("content") or "")
+
+    assert f"`{model}` answers in this channel" in said
+    assert f"<@{ALICE}>" in said and "temperature 0.5" in said
+    d.discord.run_command(ALICE, RANDOM, "finetune use", model="off")
+    d.discord.wait_for(
+        lambda: any("unbound" in m.content for m in d.discord.bot_messages(RANDOM)), TIMEOUT
+    )
+    cleared = d.discord.run_command(BOB, RANDOM, "finetune status")
+    assert "No model is bound" in str(
+        d.discord.wait_for_callback(cleared.id).callback.data.get("content") or ""
+    )
