@@ -128,6 +128,16 @@ class DiscordEmulator(GuildActor):
             self._world.token_ttl = seconds
 
     @property
+    def nonce_window(self) -> float:
+        """Seconds a message create's enforced nonce is remembered (Discord: a few minutes)."""
+        return self._world.nonce_window
+
+    @nonce_window.setter
+    def nonce_window(self, seconds: float) -> None:
+        with self._world.lock:
+            self._world.nonce_window = seconds
+
+    @property
     def heartbeat_interval(self) -> float:
         """Seconds between heartbeats announced in HELLO to new connections (Discord: 41.25)."""
         return self.gateway.heartbeat_interval_ms / 1000
