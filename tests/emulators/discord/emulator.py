@@ -167,6 +167,15 @@ class DiscordEmulator(GuildActor):
         with self._world.lock:
             self.faults.inject(route, **fault)
 
+    def clear_faults(self) -> None:
+        with self._world.lock:
+            self.faults.clear()
+
+    def faults_left(self) -> int:
+        """Injected faults not met yet: 0 once a delayed call has arrived (and is held)."""
+        with self._world.lock:
+            return self.faults.left()
+
     def set_member_roles(self, user: int, role_ids: list[int]) -> None:
         """Change a person's roles (what a guild admin does), for permission tests."""
         with self._world.lock:
