@@ -1,9 +1,9 @@
 """Clicks on tunebot's buttons and submitted modals.
 
 - **Start fine-tune** opens the start modal at once (a modal must be the interaction's answer);
+- the submitted modal becomes a `discord.start` task keyed by the submission's id;
 - **Fix and re-upload** becomes a `discord.fix` task keyed by the click's id (anyone may ask, as
   anyone may upload the file);
-- the submitted modal becomes a `discord.start` task keyed by the submission's id;
 - **Approve** / **Reject** take the decision in the database within the acknowledgement (one
   conditional UPDATE, so two admins clicking at once decide once), writing the follow-up task in
   the same transaction, and edit the request message.
