@@ -8,6 +8,7 @@ judgement stays a finding for a person.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,7 +75,9 @@ def fix_file(normalized: Path, report: ValidationReport, target: Path) -> FixRes
     add_stop = legacy and "missing_stop_sequence" in codes
     seen: set[bytes] = set()
     removed = spaced = 0
-    partial = target.with_name(f".{target.name}.partial")
+    # A writer of its own: two fixes of one dataset at once (two clicks) must not write into
+    # each other's file; each replaces the target with the same bytes.
+    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
     with normalized.open("rb") as source, partial.open("wb") as out:
         for line in source:
             raw = line.strip()

@@ -227,6 +227,39 @@ def test_history_lists_newest_first_and_fetch_finds_one(emulator, bot):
     assert bot.run(channel.fetch_message(ids[1])).content == "m1"
 
 
+def test_an_enforced_nonce_sent_again_answers_the_first_message_and_posts_nothing(emulator, bot):
+    channel = bot.client.get_channel(GENERAL)
+    first = bot.run(channel.send("the fixed file", nonce="fix-1"))  # discord.py enforces it
+
+    again = bot.run(channel.send("the fixed file, sent again", nonce="fix-1"))
+
+    assert (again.id, again.content, again.nonce) == (first.id, "the fixed file", "fix-1")
+    assert [m.content for m in emulator.messages(GENERAL)] == ["the fixed file"]
+    assert emulator.calls_to(MESSAGES)[-1].body["enforce_nonce"] is True
+    assert "nonce" not in emulator.rendered(first.id), "a fetched message has no nonce"
+    other = bot.run(channel.send("another", nonce="fix-2"))
+    # Dispatches keep their order: a MESSAGE_CREATE for the repeat would come before this one.
+    emulator.wait_for(lambda: any(m.id == other.id for m in bot.messages))
+    assert [(m.id, m.nonce) for m in bot.messages] == [(first.id, "fix-1"), (other.id, "fix-2")]
+
+
+def test_a_nonce_is_only_enforced_when_asked_and_for_a_few_minutes(emulator, bot):
+    plain = {"content": "twice", "nonce": "same"}
+    ids = {bot.run(bot.client.http.request(_messages_route(), json=plain))["id"] for _ in "ab"}
+    assert len(ids) == 2, "without enforce_nonce a nonce only labels the message"
+    enforced = {"content": "late", "nonce": "late", "enforce_nonce": True}
+    first = bot.run(bot.client.http.request(_messages_route(), json=enforced))
+    emulator.nonce_window = 0.0  # as if the few minutes had passed
+    later = bot.run(bot.client.http.request(_messages_route(), json=enforced))
+    assert later["id"] != first["id"] and later["nonce"] == "late"
+
+
+def test_a_nonce_over_25_characters_is_50035(emulator, bot):
+    error = http_error(bot, bot.client.get_channel(GENERAL).send("hi", nonce="n" * 26))
+    assert error.code == 50035 and "In nonce: Must be 25 or fewer in length." in error.text
+    assert emulator.messages(GENERAL) == []
+
+
 # -- Discord's refusals --------------------------------------------------------------------------
 
 
@@ -302,6 +335,9 @@ def _params(content: str):
     from discord.http import handle_message_parameters
 
     return handle_message_parameters(content=content)
+
+
+MESSAGES = "POST /channels/{channel_id}/messages"
 
 
 def _messages_route():

@@ -2,6 +2,8 @@
 
 - **Start fine-tune** opens the start modal at once (a modal must be the interaction's answer);
 - the submitted modal becomes a `discord.start` task keyed by the submission's id;
+- **Fix and re-upload** becomes a `discord.fix` task keyed by the click's id (anyone may ask, as
+  anyone may upload the file);
 - **Approve** / **Reject** take the decision in the database within the acknowledgement (one
   conditional UPDATE, so two admins clicking at once decide once), writing the follow-up task in
   the same transaction, and edit the request message.
@@ -32,8 +34,9 @@ from handlers.discord.render.views import (
     TunebotButton,
     modal_values,
 )
-from handlers.discord.tasks import DECISION, START
+from handlers.discord.tasks import DECISION, FIX, START
 from handlers.discord.tasks.approve import decision_payload
+from handlers.discord.tasks.fix import fix_payload
 from handlers.discord.tasks.start import start_payload
 
 
@@ -96,7 +99,27 @@ def register(client: TunebotClient, deps: DiscordDeps) -> None:
         for start in started:
             start()
 
+    async def on_fix(interaction: discord.Interaction, button: TunebotButton) -> None:
+        channel, thread = place_of(interaction.channel)
+        key = f"discord:fix:{interaction.id}"
+        await accept(
+            deps,
+            interaction,
+            FIX,
+            fix_payload(
+                workspace=workspace_of(interaction),
+                channel=channel,
+                thread=thread,
+                dataset=f"ds-{button.target}",
+                user=str(interaction.user.id),
+                interaction=interaction_ref(interaction),
+            ),
+            ephemeral=True,
+            key=key,
+        )
+
     ON_CLICK["start"] = on_start
+    ON_CLICK["fix"] = on_fix
     ON_CLICK["approve"] = on_decide
     ON_CLICK["reject"] = on_decide
 

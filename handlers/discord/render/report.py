@@ -2,7 +2,8 @@
 
 The first embed answers "will it train, what will it cost"; one embed per kind of problem
 follows, with its line numbers and fix hint. `limits.batches` spreads them over messages.
-The footer names the attachment: a retried intake finds a report it posted by it.
+The footer names what the report is about (the attachment, or the fix that made the file): a
+retried task finds a report it posted by it.
 """
 
 from __future__ import annotations
@@ -18,14 +19,20 @@ DETAIL_LIMIT = 160
 _MARK = {Severity.ERROR: "❌", Severity.WARNING: "⚠️", Severity.INFO: "ℹ️"}
 _ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 REPORT_FOOTER = "tunebot report · attachment {attachment}"
+FIX_FOOTER = "tunebot report · {fixed} fixed from {source}"
 
 
 def report_footer(attachment_id: int | str) -> str:
     return REPORT_FOOTER.format(attachment=attachment_id)
 
 
+def fix_footer(fixed_short_id: str, source_short_id: str) -> str:
+    """The footer of a fixed file's report: its attachment's id is only known once posted."""
+    return FIX_FOOTER.format(fixed=fixed_short_id, source=source_short_id)
+
+
 def report_embeds(
-    report: ValidationReport, short_id: str, *, attachment_id: int | str, fixable: list[str]
+    report: ValidationReport, short_id: str, *, footer: str, fixable: list[str]
 ) -> list[discord.Embed]:
     estimate = report.estimate
     verdict = (
@@ -46,7 +53,7 @@ def report_embeds(
         summary.add_field(
             name="Fix and re-upload would", value="\n".join(f"• {f}" for f in fixable), inline=False
         )
-    summary.set_footer(text=report_footer(attachment_id))
+    summary.set_footer(text=footer)
     embeds = [summary]
     for finding in sorted(report.findings, key=lambda f: _ORDER[f.severity]):
         embeds.append(_finding_embed(finding))

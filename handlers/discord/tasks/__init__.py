@@ -16,6 +16,7 @@ from handlers.discord.tasks.ask import run_ask, run_compare
 from handlers.discord.tasks.audit import run_audit
 from handlers.discord.tasks.bind import run_bind
 from handlers.discord.tasks.command import run_command
+from handlers.discord.tasks.fix import run_fix
 from handlers.discord.tasks.intake import run_intake
 from handlers.discord.tasks.start import run_start
 from handlers.discord.tasks.talk import run_talk
@@ -41,6 +42,7 @@ def task_handlers(deps: DiscordDeps) -> dict[str, Handler]:
     handlers: dict[str, Callable[[DiscordDeps, dict[str, Any]], None]] = {
         INTAKE: run_intake,
         START: run_start,
+        FIX: run_fix,
         COMMAND: run_command,
         DECISION: run_decision,
         AUDIT: run_audit,

@@ -15,15 +15,14 @@ from typing import Any
 
 import discord
 
-from finetuning.datasets.fixes import planned_fixes
 from finetuning.datasets.library import Origin, StoredDataset
 from finetuning.tasks import ATTEMPT
 from handlers.discord import calls
 from handlers.discord.deps import DiscordDeps
 from handlers.discord.files import DownloadError, download, is_dataset_name
-from handlers.discord.render.limits import batches, cut
-from handlers.discord.render.report import report_embeds, report_footer
-from handlers.discord.render.views import buttons
+from handlers.discord.render.limits import cut
+from handlers.discord.render.report import report_footer
+from handlers.discord.tasks.reporting import post_report
 
 log = logging.getLogger(__name__)
 
@@ -103,31 +102,11 @@ def _check_one(deps: DiscordDeps, payload: dict[str, Any], thread: str, file: Po
 
 
 def _post_report(deps: DiscordDeps, thread: str, dataset: StoredDataset, file: Posted) -> int:
-    """Post the report (in as many messages as its embeds need, the report's footer on the
-    first); the buttons go on the last. Returns the first message's id."""
-    fixable = planned_fixes(dataset.report)
-    embeds = report_embeds(dataset.report, dataset.short_id, attachment_id=file.id, fixable=fixable)
-    actions: list[tuple[str, int]] = []
-    if dataset.valid:
-        actions.append(("start", dataset.id))
-    content = None
+    """Post the report (the footer naming the attachment); returns its first message's id."""
+    first: dict[str, Any] = {}
     if not dataset.created and dataset.thread_ts != thread:
-        content = f"These bytes were checked before as {dataset.short_id}."
-    groups = batches(embeds)
-    ids: list[int] = []
-    for index, group in enumerate(groups):
-        last = index == len(groups) - 1
-        kwargs: dict[str, Any] = {"embeds": group}
-        if index == 0 and content:
-            kwargs["content"] = content
-        if last and actions:
-            kwargs["view"] = buttons(*actions)
-        ids.append(_send(deps, thread, kwargs))
-    return ids[0]
-
-
-def _send(deps: DiscordDeps, where: str, kwargs: dict[str, Any]) -> int:
-    return deps.bridge.call(lambda c: calls.send(c, where, **kwargs)).id
+        first["content"] = f"These bytes were checked before as {dataset.short_id}."
+    return post_report(deps, thread, dataset, footer=report_footer(file.id), first=first).id
 
 
 async def _attachments(

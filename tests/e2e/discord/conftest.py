@@ -41,6 +41,7 @@ def discord_stage(
         yield shared_discord
     finally:
         shared_discord.openai.clear_faults()
+        shared_discord.discord.clear_faults()
         shared_discord.openai.script = FAST_JOBS
         failed = request.node.rep_call.failed if hasattr(request.node, "rep_call") else False
         if failed:

@@ -207,6 +207,16 @@ class GuildActor:
                 self._new(MESSAGE_COMPONENT, user, message.channel_id, data, message.id)
             )
 
+    def deliver_again(self, interaction_id: int) -> None:
+        """Dispatch an interaction's INTERACTION_CREATE once more, with the same id and token:
+        what a gateway session replaying events from an older sequence number delivers twice.
+        Discord keeps the first acknowledgement: a second one is refused (40060)."""
+        world = self._world
+        with world.lock:
+            interaction = world.interactions[interaction_id]
+            payload = interaction_payload(world, interaction)
+            world.emit(Event("INTERACTION_CREATE", payload, 0, interaction.channel_id))
+
     def select(self, user: int, message_id: int, custom_id: str, values: list[str]) -> Interaction:
         """A person picks options in a string select menu."""
         with self._world.lock:

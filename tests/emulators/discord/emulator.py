@@ -128,6 +128,16 @@ class DiscordEmulator(GuildActor):
             self._world.token_ttl = seconds
 
     @property
+    def nonce_window(self) -> float:
+        """Seconds a message create's enforced nonce is remembered (Discord: a few minutes)."""
+        return self._world.nonce_window
+
+    @nonce_window.setter
+    def nonce_window(self, seconds: float) -> None:
+        with self._world.lock:
+            self._world.nonce_window = seconds
+
+    @property
     def heartbeat_interval(self) -> float:
         """Seconds between heartbeats announced in HELLO to new connections (Discord: 41.25)."""
         return self.gateway.heartbeat_interval_ms / 1000
@@ -156,6 +166,15 @@ class DiscordEmulator(GuildActor):
         (status, code, message, count, delay, retry_after, is_global, pattern)."""
         with self._world.lock:
             self.faults.inject(route, **fault)
+
+    def clear_faults(self) -> None:
+        with self._world.lock:
+            self.faults.clear()
+
+    def faults_left(self) -> int:
+        """Injected faults not met yet: 0 once a delayed call has arrived (and is held)."""
+        with self._world.lock:
+            return self.faults.left()
 
     def set_member_roles(self, user: int, role_ids: list[int]) -> None:
         """Change a person's roles (what a guild admin does), for permission tests."""

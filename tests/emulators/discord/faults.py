@@ -63,6 +63,10 @@ class Faults:
     def clear(self) -> None:
         self._rules.clear()
 
+    def left(self) -> int:
+        """Matches still to come over every rule: 0 once every injected fault was met."""
+        return sum(rule.remaining for rule in self._rules)
+
     def take(self, route: str, method: str, path: str) -> Fault | None:
         target = f"{method} {path}"
         for rule in self._rules:

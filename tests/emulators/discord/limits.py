@@ -1,7 +1,8 @@
 """Discord's limits on what a message may carry, checked the way Discord reports them.
 
-Content: 2,000 characters. Embeds: 10 a message, 6,000 characters across them, and per-field
-caps (title 256, description 4,096, 25 fields of 256/1,024, footer 2,048, author 256).
+Content: 2,000 characters; a nonce 25. Embeds: 10 a message, 6,000 characters across them,
+and per-field caps (title 256, description 4,096, 25 fields of 256/1,024, footer 2,048, author
+256).
 Components: 5 action rows of 5 buttons, custom_id 100, label 80. Files: 25 MiB each (413 with
 40005, before the body is looked at). A message with nothing in it is 50006.
 """
@@ -15,6 +16,7 @@ from tests.emulators.discord.errors import FormErrors
 from tests.emulators.discord.records import JsonDict
 
 CONTENT_LIMIT = 2000
+NONCE_LIMIT = 25
 EMBEDS_PER_MESSAGE = 10
 EMBED_TOTAL_CHARACTERS = 6000
 EMBED_FIELD_LIMITS = {"title": 256, "description": 4096}
@@ -114,6 +116,9 @@ def check_message(body: JsonDict, *, files: int = 0, editing: bool = False) -> N
     content = body.get("content")
     if content is not None and len(str(content)) > CONTENT_LIMIT:
         _too_long(form, ("content",), CONTENT_LIMIT)
+    nonce = body.get("nonce")
+    if isinstance(nonce, str) and len(nonce) > NONCE_LIMIT:
+        _too_long(form, ("nonce",), NONCE_LIMIT)
     embeds = body.get("embeds")
     if embeds is not None:
         _check_embeds(form, list(embeds))

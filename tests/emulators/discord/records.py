@@ -182,6 +182,7 @@ class Message:
     reactions: set[str] = field(default_factory=set)  # emoji the bot reacted with
     allowed_mentions: JsonDict | None = None  # as the last create or edit sent it
     pinged: list[str] = field(default_factory=list)  # "everyone", "user:ID", "role:ID" notified
+    nonce: str | int | None = None  # as sent; only the create's answer and MESSAGE_CREATE show it
 
     def snapshot(self) -> MessageVersion:
         return MessageVersion(

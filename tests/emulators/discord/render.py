@@ -99,9 +99,12 @@ def render_attachment(world: World, attachment: Attachment) -> JsonDict:
     }
 
 
-def render_message(world: World, message: Message, *, gateway: bool = False) -> JsonDict:
+def render_message(
+    world: World, message: Message, *, gateway: bool = False, nonce: bool = False
+) -> JsonDict:
     """A message as REST answers it; `gateway=True` adds `guild_id` and the author's `member`,
-    which Discord includes in MESSAGE_CREATE/UPDATE for guild messages."""
+    which Discord includes in MESSAGE_CREATE/UPDATE for guild messages. `nonce=True` adds the
+    nonce it was sent with, which only the create's answer and MESSAGE_CREATE carry."""
     author = world.users[message.author_id]
     body: JsonDict = {
         "id": str(message.id),
@@ -125,6 +128,8 @@ def render_message(world: World, message: Message, *, gateway: bool = False) -> 
         "pinned": False,
         "flags": message.flags,
     }
+    if nonce and message.nonce is not None:
+        body["nonce"] = message.nonce
     if message.reactions:
         body["reactions"] = [
             {

@@ -1,12 +1,15 @@
 """Channels, messages and threads: what the bot posts, edits, reads back and opens threads on.
 
+A create may carry a nonce and `enforce_nonce`: Discord then answers a repeat of a nonce the
+same author used in the last few minutes with the message created the first time.
+
 Every change goes through `World`, which dispatches MESSAGE_CREATE/UPDATE/DELETE and
 THREAD_CREATE to the gateway, so the bot sees its own posts come back as a real guild sends them.
 """
 
 from __future__ import annotations
 
-from tests.emulators.discord import errors
+from tests.emulators.discord import errors, limits
 from tests.emulators.discord.compose import edit_changes, new_message
 from tests.emulators.discord.records import PRIVATE_THREAD, PUBLIC_THREAD, REPLY, Message
 from tests.emulators.discord.render import render_channel, render_message
@@ -55,9 +58,17 @@ def _history(world: World, request: ApiRequest) -> Reply:
 
 
 def _create(world: World, request: ApiRequest) -> Reply:
+    """A new message; with `enforce_nonce`, a nonce the bot used within `world.nonce_window`
+    answers the message it created then, and creates nothing (no MESSAGE_CREATE either)."""
     channel = world.channel(request.params["channel_id"])
-    fields = new_message(world, request, channel.id, world.bot_user_id)
     body = request.body()
+    nonce = body.get("nonce")
+    if nonce is not None and body.get("enforce_nonce") is True:
+        limits.check_message(body, files=len(request.files))
+        earlier = world.sent_with_nonce(world.bot_user_id, nonce)
+        if earlier is not None:
+            return Reply(200, render_message(world, earlier, nonce=True))
+    fields = new_message(world, request, channel.id, world.bot_user_id)
     kind = 0
     reference = None
     if isinstance(body.get("message_reference"), dict):
@@ -78,12 +89,13 @@ def _create(world: World, request: ApiRequest) -> Reply:
         world.bot_user_id,
         type=kind,
         message_reference=reference,
+        nonce=nonce if isinstance(nonce, str | int) else None,
         **fields,
     )
     if channel.is_thread:
         channel.archived = False  # posting in an archived thread unarchives it
     world.add_message(message)
-    return Reply(200, render_message(world, message))
+    return Reply(200, render_message(world, message, nonce=True))
 
 
 def _message(world: World, request: ApiRequest) -> Message:

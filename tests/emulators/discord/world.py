@@ -92,6 +92,8 @@ class World:
         self.ack_window = 3.0  # seconds an interaction may wait for its callback
         self.token_ttl = 15 * 60.0  # seconds an interaction token accepts webhook calls
         self.attachment_limit = 25 * 1024 * 1024
+        # Seconds a message create's enforced nonce is remembered (Discord: "a few minutes").
+        self.nonce_window = 300.0
         self.listeners: list[Callable[[Event], None]] = []
 
     # -- notification ------------------------------------------------------------------------
@@ -131,6 +133,16 @@ class World:
         if found is None or found.deleted or found.channel_id != channel.id:
             raise errors.unknown("Message", errors.UNKNOWN_MESSAGE)
         return found
+
+    def sent_with_nonce(self, author_id: int, nonce: str | int) -> Message | None:
+        """The author's message created with `nonce` within `nonce_window` seconds, if any."""
+        since = time.time() - self.nonce_window
+        for message in reversed(self.messages.values()):
+            if message.created < since:
+                break
+            if message.nonce == nonce and message.author_id == author_id:
+                return message
+        return None
 
     def user(self, user_id: int | str) -> User:
         try:
@@ -208,7 +220,7 @@ class World:
     def _message_event(self, name: str, message: Message) -> Event:
         from tests.emulators.discord.render import render_message
 
-        data = render_message(self, message, gateway=True)
+        data = render_message(self, message, gateway=True, nonce=name == "MESSAGE_CREATE")
         guarded = message.author_id != self.bot_user_id and self.bot_user_id not in message.mentions
         return Event(name, data, GUILD_MESSAGES, message.channel_id, content_guarded=guarded)
 
