@@ -80,7 +80,13 @@ def register(client: TunebotClient, deps: DiscordDeps) -> None:
                     session,
                     DECISION,
                     f"discord:decision:{job.id}",
-                    decision_payload(workspace=workspace, job_id=job.id, decision=decision, by=by),
+                    decision_payload(
+                        workspace=workspace,
+                        job_id=job.id,
+                        decision=decision,
+                        by=by,
+                        waiting=job.status_message_ts,
+                    ),
                 )
             )
 
