@@ -115,6 +115,16 @@ def job_row(d: DiscordDeployment, job: str) -> Job:
         engine.dispose()
 
 
+def jobs_on(d: DiscordDeployment, dataset: str) -> list[Job]:
+    engine = make_engine(d.database_url)
+    try:
+        with Session(engine) as session:
+            number = int(dataset.removeprefix("ds-"))
+            return list(session.scalars(select(Job).where(Job.dataset_id == number)))
+    finally:
+        engine.dispose()
+
+
 def audited(d: DiscordDeployment, action: str, subject: str) -> list[str]:
     """Who the audit log says did `action` to `subject`."""
     engine = make_engine(d.database_url)
@@ -248,6 +258,58 @@ def test_models_lists_base_and_tuned_models_and_delete_removes_one_at_openai(
         assert model not in d.openai.app.state.models
     assert str(ALICE) in audited(d, "model.deleted", model)
     assert f"`{model}`" not in command(d, "finetune models")
+
+
+def test_a_refusal_by_openai_is_told_in_the_thread_and_fails_the_job(
+    discord_stage: DiscordDeployment,
+):
+    d = discord_stage
+    thread, dataset = post_dataset(d, chat_jsonl())
+    message = "Training file has 12 examples; this model needs at least 20."
+    d.openai.inject(
+        r"^/v1/fine_tuning/jobs$",
+        status=400,
+        method="POST",
+        body={
+            "error": {
+                "message": message,
+                "type": "invalid_request_error",
+                "param": "training_file",
+                "code": "invalid_training_file",
+            }
+        },
+    )
+    before = job_creates(d)
+
+    said = command(d, "finetune start", dataset=dataset)
+
+    told = d.discord.wait_for(
+        lambda: [m for m in d.discord.bot_messages(thread)[1:] if m.embeds], TIMEOUT
+    )
+    assert [m.embeds[0]["title"] for m in told] == ["❌ OpenAI refused the job"]
+    assert message in told[0].embeds[0]["description"]
+    assert "OpenAI refused the job" in said
+    (job,) = jobs_on(d, dataset)
+    assert (job.status, job.error_message) == ("failed", message)
+    assert job_creates(d) == before + 1
+
+
+def test_a_passing_server_error_is_retried_into_one_job(discord_stage: DiscordDeployment):
+    d = discord_stage
+    d.openai.script = FROZEN
+    thread, dataset = post_dataset(d, chat_jsonl())
+    d.openai.inject(r"^/v1/fine_tuning/jobs$", status=500, method="POST")
+    before = job_creates(d)
+
+    said = command(d, "finetune start", dataset=dataset)
+
+    job = re.search(r"\bjob-\d+\b", said)
+    assert job is not None and "started" in said, said
+    assert job_creates(d) == before + 2, "the 500, then the one that went through"
+    provider_job(d, job.group(0))
+    assert stays(lambda: len(d.discord.bot_messages(thread)) == 2, QUIET), (
+        "the report and one announcement"
+    )
 
 
 # -- delivery -------------------------------------------------------------------------------------
