@@ -306,10 +306,10 @@ def test_a_passing_server_error_is_retried_into_one_job(discord_stage: DiscordDe
     job = re.search(r"\bjob-\d+\b", said)
     assert job is not None and "started" in said, said
     assert job_creates(d) == before + 2, "the 500, then the one that went through"
-    provider_job(d, job.group(0))
     assert stays(lambda: len(d.discord.bot_messages(thread)) == 2, QUIET), (
         "the report and one announcement"
     )
+    d.openai.finish(provider_job(d, job.group(0)))  # the shared follower stops polling it
 
 
 # -- delivery -------------------------------------------------------------------------------------
@@ -333,6 +333,9 @@ def test_a_redelivered_start_interaction_starts_one_job(discord_stage: DiscordDe
     assert "started" in first
     again = d.discord.interaction(asked.id)
     assert again.refused_callbacks == [], "the second delivery is not answered again"
+    job = re.search(r"\bjob-\d+\b", first)
+    assert job is not None
+    d.openai.finish(provider_job(d, job.group(0)))  # the shared follower stops polling it
 
 
 # -- attachments the CDN does not hand over ----------------------------------------------------

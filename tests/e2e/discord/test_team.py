@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.e2e.discord.test_flow import answer_text, button_id, job_creates
-from tests.e2e.discord.test_jobs import TIMEOUT, job_row, post_dataset, start_job
+from tests.e2e.discord.test_jobs import FROZEN, TIMEOUT, job_row, post_dataset, start_job
 from tests.e2e.discord_deployment import DiscordDeployment, discord_deployment_with
 from tests.e2e.helpers import chat_jsonl, stays
 from tests.e2e.test_team import costly_jsonl
@@ -27,7 +27,6 @@ from tests.emulators.discord_emulator import (
     Interaction,
     Message,
 )
-from tests.emulators.openai_emulator import JobScript
 
 DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.db)]
 ADMINS_CHANNEL = RANDOM
@@ -38,7 +37,6 @@ SETTINGS = {
     "DISCORD_ADMIN_CHANNEL": str(ADMINS_CHANNEL),
 }
 CALLBACK = "POST /interactions/{interaction_id}/{token}/callback"
-FROZEN = JobScript(manual=True)
 
 
 @pytest.fixture(scope="module", params=DATABASES)
@@ -212,3 +210,4 @@ def test_without_an_admins_channel_the_request_is_the_waiting_message_in_the_thr
     decided = d.discord.message(request.id)
     assert decided is not None and not decided.components
     assert decided.embeds[0]["title"] == f"{job} approved"
+    assert "waits" not in decided.content, "the decision replaces the waiting words"
