@@ -1,7 +1,8 @@
 """Which attachments are datasets, and fetching one from Discord's CDN safely.
 
 Only from DISCORD_FILE_HOSTS, over HTTPS (or a local test host), never following a redirect,
-with the size cap enforced while streaming. Discord's attachment URLs are signed and need no
+never taking an HTML page (an edge's error or block page) for the file, with the size cap
+enforced while streaming. Discord's attachment URLs are signed and need no
 token, so none is sent: the bot token never leaves for a file host.
 """
 
@@ -11,6 +12,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+
+from handlers.common.file_hosts import host_allowed
 
 DATASET_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".xlsx")
 CHUNK = 1 << 16
@@ -24,21 +27,12 @@ def is_dataset_name(name: str) -> bool:
     return name.lower().endswith(DATASET_SUFFIXES)
 
 
-def host_allowed(url: str, hosts: list[str]) -> bool:
-    parts = urlsplit(url)
-    hostname = (parts.hostname or "").lower()
-    netloc = f"{hostname}:{parts.port}" if parts.port else hostname
-    if parts.scheme != "https" and hostname not in ("127.0.0.1", "localhost"):
-        return False
-    return hostname in hosts or netloc in hosts
-
-
 def download(
     url: str, target: Path, *, hosts: list[str], max_bytes: int, client: httpx.Client
 ) -> int:
     """Stream `url` into `target`; return the bytes written."""
     if not host_allowed(url, hosts):
-        host = urlsplit(url).hostname
+        host = urlsplit(url).netloc
         raise DownloadError(f"refused to download from {host!r}: not a Discord file host")
     written = 0
     try:
@@ -50,6 +44,10 @@ def download(
                 raise DownloadError("the file host answered with a redirect, which is not followed")
             if response.status_code != 200:
                 raise DownloadError(f"the file host answered {response.status_code}")
+            if "text/html" in response.headers.get("content-type", ""):
+                raise DownloadError(
+                    "the file host answered with a web page instead of the file; post it again"
+                )
             for chunk in response.iter_bytes(CHUNK):
                 written += len(chunk)
                 if written > max_bytes:

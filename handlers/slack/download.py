@@ -13,21 +13,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from handlers.common.file_hosts import host_allowed
+
 CHUNK = 1 << 16
 
 
 class DownloadError(Exception):
     """The file could not be fetched; the message is fit to show the person who shared it."""
-
-
-def host_allowed(url: str, hosts: list[str]) -> bool:
-    """True when the URL's host (or host:port) is one of `hosts`, over HTTPS or a local test."""
-    parts = urlsplit(url)
-    hostname = (parts.hostname or "").lower()
-    netloc = f"{hostname}:{parts.port}" if parts.port else hostname
-    if parts.scheme != "https" and hostname not in ("127.0.0.1", "localhost"):
-        return False
-    return hostname in hosts or netloc in hosts
 
 
 def download(

@@ -344,3 +344,27 @@ def _messages_route():
     from discord.http import Route
 
     return Route("POST", "/channels/{channel_id}/messages", channel_id=GENERAL)
+
+
+def test_the_cdn_can_redirect_answer_a_web_page_or_point_at_a_foreign_host(emulator):
+    def url_of(serve: str) -> str:
+        posted = emulator.post(ALICE, GENERAL, "", files=[("t.jsonl", b"{}\n")], serve=serve)
+        return emulator.attachment(posted.attachment_ids[0])["url"]
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    with pytest.raises(urllib.error.HTTPError) as moved:
+        opener.open(url_of("redirect"), timeout=5)
+    assert moved.value.code == 302
+    assert moved.value.headers["Location"].startswith(f"http://{emulator.foreign_host}/")
+    with urllib.request.urlopen(url_of("html"), timeout=5) as page:
+        assert page.headers["Content-Type"].startswith("text/html")
+    foreign = url_of("foreign")
+    assert foreign.startswith(f"http://{emulator.foreign_host}/attachments/")
+    assert emulator.foreign_requests == []
+    assert fetch(foreign)[0] == 200
+    assert [r["path"] for r in emulator.foreign_requests] == ["/" + foreign.split("/", 3)[3]]
+    assert [d["ok"] for d in emulator.downloads] == [True, True]

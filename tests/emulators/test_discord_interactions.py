@@ -428,3 +428,23 @@ def test_a_persons_edit_and_reply_reach_the_bot(emulator, bot):
     assert reply.reference.message_id == posted.id
     with pytest.raises(PermissionError):
         emulator.edit(BOB, posted.id, "not mine")
+
+
+def test_a_redelivered_interaction_reaches_the_bot_again_with_the_same_id(emulator, bot):
+    seen = Seen()
+    ids: list[int] = []
+
+    async def answer(interaction: discord.Interaction, dataset: str, epochs: int) -> None:
+        ids.append(interaction.id)
+        await reply_started(interaction, dataset, epochs)
+
+    install(bot, seen, answer)
+    invoked = emulator.run_command(ALICE, GENERAL, "finetune start", dataset="ds-2")
+    emulator.wait_for_callback(invoked.id)
+
+    assert emulator.redeliver_interaction(invoked.id) == 1
+
+    emulator.wait_for(lambda: len(seen.errors) == 1)
+    assert ids == [invoked.id, invoked.id]
+    assert isinstance(seen.errors[0], discord.HTTPException) and seen.errors[0].code == 40060
+    assert emulator.interaction(invoked.id).refused_callbacks == [(4, 40060)]

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from handlers.slack.download import DownloadError, download, host_allowed
+from handlers.common.file_hosts import host_allowed
+from handlers.slack.download import DownloadError, download
 
 TOKEN = "xoxb-download-test"
 MIB = 1 << 20

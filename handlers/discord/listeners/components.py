@@ -83,7 +83,13 @@ def register(client: TunebotClient, deps: DiscordDeps) -> None:
                     session,
                     DECISION,
                     f"discord:decision:{job.id}",
-                    decision_payload(workspace=workspace, job_id=job.id, decision=decision, by=by),
+                    decision_payload(
+                        workspace=workspace,
+                        job_id=job.id,
+                        decision=decision,
+                        by=by,
+                        waiting=job.status_message_ts,
+                    ),
                 )
             )
 
@@ -93,8 +99,10 @@ def register(client: TunebotClient, deps: DiscordDeps) -> None:
 
         outcome = await asyncio.to_thread(decide)
         shown = outcome.decision or decision
+        # No content: in the requester's thread the request is the waiting message, whose
+        # "waits for approval" would contradict the decision shown under it.
         await interaction.response.edit_message(
-            embed=decision_embed(outcome.job, shown, outcome.by), view=None
+            content=None, embed=decision_embed(outcome.job, shown, outcome.by), view=None
         )
         for start in started:
             start()

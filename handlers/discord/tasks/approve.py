@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import discord
+
+from finetuning.jobs import JobRecord
 from finetuning.provider import ProviderError
 from finetuning.tasks import RetryLaterError
 from finetuning.team.approvals import Decision
@@ -14,21 +17,36 @@ from handlers.discord.deps import DiscordDeps
 from handlers.discord.render.jobs import failed_to_start_embed, job_started_embed, mention
 from handlers.discord.tasks.start import where_of
 
+PEOPLE = discord.AllowedMentions(users=True, everyone=False, roles=False)
 
-def decision_payload(*, workspace: str, job_id: int, decision: Decision, by: str) -> dict[str, Any]:
-    return {"workspace": workspace, "job_id": job_id, "decision": decision.value, "by": by}
+
+def decision_payload(
+    *, workspace: str, job_id: int, decision: Decision, by: str, waiting: str | None
+) -> dict[str, Any]:
+    """`waiting`: the requester's waiting message, the job's message when the admin clicked."""
+    return {
+        "workspace": workspace,
+        "job_id": job_id,
+        "decision": decision.value,
+        "by": by,
+        "waiting": waiting,
+    }
 
 
 def run_decision(deps: DiscordDeps, payload: dict[str, Any]) -> None:
     job_id = int(payload["job_id"])
     decision = Decision(payload["decision"])
+    by = mention(payload["by"])
     job = deps.jobs.get(payload["workspace"], f"job-{job_id}")
     where = where_of(job, payload)
     if decision is not Decision.APPROVED:
+        _edit_waiting(deps, job, payload, f"⛔ {job.short_id} was rejected by {by}.")
         if where is not None:
-            by = mention(payload["by"])
-            text = f"⛔ {mention(job.started_by)}, {job.short_id} was rejected by {by}."
-            deps.bridge.call(lambda c: calls.send(c, where, content=text))
+            text = (
+                f"⛔ {mention(job.started_by)}, {job.short_id} was rejected by {by}. "
+                "Nothing was started or spent."
+            )
+            deps.bridge.call(lambda c: calls.send(c, where, content=text, allowed_mentions=PEOPLE))
         return
     try:
         job = deps.approvals.submit(job_id).job
@@ -40,10 +58,24 @@ def run_decision(deps: DiscordDeps, payload: dict[str, Any]) -> None:
             deps.bridge.call(lambda c: calls.send(c, where, embed=embed))
         return
     requests = {request.ts for request in deps.approvals.requests(job.id)}
-    if where is None or (
-        job.status_message_ts is not None and job.status_message_ts not in requests
-    ):
+    shown = job.status_message_ts
+    if where is None or (shown is not None and shown not in requests | {payload.get("waiting")}):
         return  # announced by an earlier run of this task
+    text = f"✅ {mention(job.started_by)}, {job.short_id} was approved by {by}."
     embed = job_started_embed(job, deps.command)
-    posted = deps.bridge.call(lambda c: calls.send(c, where, embed=embed))
+    posted = deps.bridge.call(
+        lambda c: calls.send(c, where, content=text, embed=embed, allowed_mentions=PEOPLE)
+    )
     deps.jobs.mark_announced(job.id, str(posted.id))
+    _edit_waiting(deps, job, payload, f"✅ {job.short_id} was approved by {by}.")
+
+
+def _edit_waiting(deps: DiscordDeps, job: JobRecord, payload: dict[str, Any], text: str) -> None:
+    """The requester's waiting message says what was decided; not when it was the request
+    itself (in the thread), which the click already showed the decision on."""
+    waiting = payload.get("waiting")
+    where = where_of(job, payload)
+    requests = {request.ts for request in deps.approvals.requests(job.id)}
+    if waiting is None or where is None or waiting in requests:
+        return
+    deps.bridge.call(lambda c: calls.edit(c, where, waiting, content=text))

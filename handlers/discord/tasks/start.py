@@ -17,9 +17,12 @@ from finetuning.team import Action
 from handlers.discord import calls
 from handlers.discord.deps import DiscordDeps
 from handlers.discord.people import person_from
-from handlers.discord.render.jobs import failed_to_start_embed, job_started_embed
+from handlers.discord.render.jobs import failed_to_start_embed, job_started_embed, mention
 from handlers.discord.render.team import approval_request_embed, contacts, refusal_text
 from handlers.discord.render.views import buttons
+
+NOBODY = discord.AllowedMentions.none()
+"""The waiting message names the requester without pinging them: they just asked."""
 
 
 def start_payload(
@@ -133,20 +136,36 @@ def _announce(
 
 
 def request_approval(deps: DiscordDeps, job: JobRecord, payload: dict[str, Any]) -> None:
-    """Ask the admins (in DISCORD_ADMIN_CHANNEL, else in the requester's thread, where an admin
-    can click) once, then tell the requester the job waits."""
+    """Tell the requester the job waits, then ask the admins (in DISCORD_ADMIN_CHANNEL, else in
+    the requester's thread, where an admin can click): each message once, on a retry too.
+
+    The order makes the quickest click safe. A click acts on what the database holds then: the
+    decision task announces the start unless the job's message is already something other than
+    the waiting message or a request. So the waiting message is recorded before any button
+    exists; in the thread, the request is that message, its buttons added only once recorded.
+    """
+    where = where_of(job, payload)
+    target = str(deps.admin_channel) if deps.admin_channel else where
     asked = {request.channel for request in deps.approvals.requests(job.id)}
     embed = approval_request_embed(job, deps.approvals.threshold_usd)
     view = buttons(("approve", job.id), ("reject", job.id))
-    where = where_of(job, payload)
-    target = str(deps.admin_channel) if deps.admin_channel else where
+    waiting_id = job.status_message_ts
+    if where is not None and waiting_id is None:
+        text = f"✋ {mention(job.started_by)}, {job.short_id} waits for an admin's approval" + (
+            f" in <#{deps.admin_channel}>." if deps.admin_channel else "."
+        )
+        extra: dict[str, Any] = {"embed": embed} if target == where else {}
+        waiting = deps.bridge.call(
+            lambda c: calls.send(c, where, content=text, allowed_mentions=NOBODY, **extra)
+        )
+        waiting_id = str(waiting.id)
+        deps.jobs.mark_announced(job.id, waiting_id)
     if target is not None and target not in asked:
-        posted = deps.bridge.call(lambda c: calls.send(c, target, embed=embed, view=view))
-        deps.approvals.record_request(job.id, target, str(posted.id))
-        if target == where:
-            deps.jobs.mark_announced(job.id, str(posted.id))
-    if deps.admin_channel and where is not None and job.status_message_ts is None:
-        text = f"✋ {job.short_id} waits for an admin's approval in <#{deps.admin_channel}>."
-        waiting = deps.bridge.call(lambda c: calls.send(c, where, content=text))
-        deps.jobs.mark_announced(job.id, str(waiting.id))
+        if target == where and waiting_id is not None:
+            deps.approvals.record_request(job.id, target, waiting_id)
+            message = waiting_id
+            deps.bridge.call(lambda c: calls.edit(c, target, message, view=view))
+        else:
+            posted = deps.bridge.call(lambda c: calls.send(c, target, embed=embed, view=view))
+            deps.approvals.record_request(job.id, target, str(posted.id))
     tell(deps, payload, f"✋ {job.short_id} waits for an admin's approval.")

@@ -9,7 +9,9 @@ callbacks and webhooks; Discord's error bodies and codes; content, embed, compon
 honours; the gateway's HELLO/IDENTIFY/READY/GUILD_CREATE, heartbeats, sequence numbers,
 RESUME with replay, RECONNECT, INVALID_SESSION, close codes and intents (MESSAGE_CONTENT
 strips other people's message content); zlib-stream transport compression; signed, expiring
-CDN attachment URLs.
+CDN attachment URLs; an event delivered again (`redeliver_interaction`: delivery is at least
+once). For download rules, an attachment can be served other than as a file (a redirect, an
+HTML page, a URL on a foreign host: a second port that records who asked).
 
 Not emulated, or simplified: channel permission overwrites (permissions are guild-level, from
 roles); DMs and group DMs; presences, voice, stage, polls, stickers, reactions beyond the bot's

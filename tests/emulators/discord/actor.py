@@ -50,12 +50,20 @@ class GuildActor:
     # -- messages ----------------------------------------------------------------------------
 
     def upload(
-        self, user: int, channel: int, name: str, content: bytes, content_type: str | None = None
+        self,
+        user: int,
+        channel: int,
+        name: str,
+        content: bytes,
+        content_type: str | None = None,
+        *,
+        serve: str = "file",
     ) -> Attachment:
-        """A file as a person's client uploads it, before it is attached to anything."""
+        """A file as a person's client uploads it, before it is attached to anything; `serve`
+        says how the CDN will answer for it (see `Attachment.serve`)."""
         kind = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
         with self._world.lock:
-            return self._world.store_attachment(channel, name, content, kind, user)
+            return self._world.store_attachment(channel, name, content, kind, user, serve=serve)
 
     def post(
         self,
@@ -65,11 +73,12 @@ class GuildActor:
         *,
         files: list[FileSpec] | None = None,
         reply_to: int | None = None,
+        serve: str = "file",
     ) -> Message:
-        """A person writes in a channel or thread, optionally with files; MESSAGE_CREATE
-        follows. Returns a copy of the stored message."""
+        """A person writes in a channel or thread, optionally with files (served by the CDN as
+        `serve` says); MESSAGE_CREATE follows. Returns a copy of the stored message."""
         world = self._world
-        attachments = [self.upload(user, channel, *spec) for spec in files or []]
+        attachments = [self.upload(user, channel, *spec, serve=serve) for spec in files or []]
         with world.lock:
             target = world.channel(channel, for_bot=False)
             world.user(user)

@@ -22,7 +22,8 @@ from typing import Any, TypeVar
 from tests.emulators.discord.actor import GuildActor
 from tests.emulators.discord.faults import Faults
 from tests.emulators.discord.gateway import INVALID_SESSION, RECONNECT, Gateway
-from tests.emulators.discord.http_api import API_PREFIX, Cdn, RestApi
+from tests.emulators.discord.http_api import API_PREFIX, Cdn, ForeignHost, RestApi
+from tests.emulators.discord.payloads import interaction_payload
 from tests.emulators.discord.ratelimits import RateLimiter
 from tests.emulators.discord.records import (
     ApiCall,
@@ -52,9 +53,15 @@ class DiscordEmulator(GuildActor):
         self.limiter = RateLimiter()
         self.gateway = Gateway(world)
         self._server = EmulatorServer(
-            RestApi(world, self.faults, self.limiter), Cdn(world), self.gateway, host, port
+            RestApi(world, self.faults, self.limiter),
+            Cdn(world),
+            self.gateway,
+            ForeignHost(world),
+            host,
+            port,
         )
         world.http_host = self._server.host
+        world.foreign_host = self._server.foreign_host
         world.gateway_url = f"ws://{self._server.host}/gateway"
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -188,6 +195,16 @@ class DiscordEmulator(GuildActor):
 
     # -- the gateway on demand ---------------------------------------------------------------
 
+    def redeliver_interaction(self, interaction_id: int) -> int:
+        """Dispatch an interaction's INTERACTION_CREATE again, same payload and id, to every
+        live session: Discord's delivery is at least once (a session resumed from an older
+        sequence gets events it had already handled), so a front end must act once per id.
+        Returns how many sessions it went to."""
+        with self._world.lock:
+            interaction = self._world.interactions[interaction_id]
+            payload = interaction_payload(self._world, interaction)
+            return self.gateway.redeliver("INTERACTION_CREATE", payload)
+
     def drop_gateway(self, code: int | None = None) -> int:
         """Cut every gateway connection: abruptly (a network failure) or with a close code.
         Sessions stay resumable; returns how many connections were cut."""
@@ -307,6 +324,16 @@ class DiscordEmulator(GuildActor):
     @property
     def downloads(self) -> list[JsonDict]:
         return self._copy(self._world.downloads)
+
+    @property
+    def foreign_host(self) -> str:
+        """host:port of the other host attachments served as "redirect"/"foreign" point at."""
+        return self._world.foreign_host
+
+    @property
+    def foreign_requests(self) -> list[JsonDict]:
+        """Every request the foreign host received (none, from a careful front end)."""
+        return self._copy(self._world.foreign_requests)
 
     @property
     def gateway_ops(self) -> list[JsonDict]:

@@ -350,6 +350,15 @@ class Gateway:
         """Cut every connection (abruptly, or with a close `code`); sessions stay resumable."""
         return int(self.run(self._drop_all(code)))
 
+    def redeliver(self, name: str, data: JsonDict) -> int:
+        """Dispatch an event again to every connected session (a new sequence number, as a
+        replay after a RESUME from an older one carries); returns how many got it."""
+        with self.world.lock:
+            live = [s for s in self.sessions.values() if s.connection is not None and not s.invalid]
+            for session in live:
+                self._dispatch(session, name, data)
+            return len(live)
+
     def send_op(self, op: int, data: Any = None) -> None:
         """Send a bare opcode to every connection: RECONNECT (7), HEARTBEAT (1), or
         INVALID_SESSION (9, which also invalidates the sessions unless `data` is true)."""

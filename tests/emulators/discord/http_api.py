@@ -138,6 +138,32 @@ class RestApi:
 
 
 CONTENT_GONE = b"This content is no longer available."
+ERROR_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Attention Required!</title></head>"
+    b"<body><h1>Sorry, you have been blocked</h1></body></html>"
+)
+"""What a CDN's edge answers instead of a file when it turns a client away."""
+
+
+class ForeignHost:
+    """Some other host on the internet: answers anything with 200 and bytes, and records who
+    asked. A front end that downloads only from Discord's file hosts never reaches it."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    async def handle(self, request: web.Request) -> web.Response:
+        with self.world.lock:
+            self.world.foreign_requests.append(
+                {
+                    "method": request.method,
+                    "path": request.path_qs,
+                    "headers": dict(request.headers),
+                    "time": time.time(),
+                }
+            )
+            self.world.notify()
+        return web.Response(body=b'{"messages": []}\n', content_type="application/octet-stream")
 
 
 class Cdn:
@@ -181,6 +207,11 @@ class Cdn:
             world.notify()
             if not valid or attachment is None:
                 return web.Response(status=404, body=CONTENT_GONE, content_type="text/plain")
+            if attachment.serve == "redirect":
+                location = f"http://{world.foreign_host}{request.path_qs}"
+                return web.Response(status=302, headers={"Location": location})
+            if attachment.serve == "html":
+                return web.Response(status=200, body=ERROR_PAGE, content_type="text/html")
             return web.Response(
                 body=attachment.content,
                 headers={

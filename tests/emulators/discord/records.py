@@ -139,6 +139,10 @@ class Attachment:
     uploader_id: int
     description: str | None = None
     expires: float = 0.0  # the signed CDN URL stops working after this (epoch seconds)
+    # How the CDN serves it: "file"; or, for a front end's download rules, "redirect" (a 302
+    # to the foreign host), "html" (a 200 HTML page, as a proxy's or CDN's error page), or
+    # "foreign" (its URL names the foreign host, as a rewritten or forged URL would).
+    serve: str = "file"
 
     @property
     def size(self) -> int:

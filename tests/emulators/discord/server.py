@@ -18,7 +18,7 @@ from aiohttp import web
 
 from tests.emulators.discord import errors
 from tests.emulators.discord.gateway import Gateway
-from tests.emulators.discord.http_api import API_PREFIX, MAX_BODY, Cdn, RestApi
+from tests.emulators.discord.http_api import API_PREFIX, MAX_BODY, Cdn, ForeignHost, RestApi
 
 
 async def _not_found(request: web.Request) -> web.Response:
@@ -27,25 +27,47 @@ async def _not_found(request: web.Request) -> web.Response:
     )
 
 
+def _listening(host: str, port: int) -> socket.socket:
+    found = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    found.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    found.bind((host, port))
+    found.listen(128)
+    return found
+
+
 class EmulatorServer:
+    """Discord on one port; on a second one, `ForeignHost`: "some other host" that a download
+    may be pointed or redirected at, to show that a front end never fetches from it."""
+
     def __init__(
-        self, rest: RestApi, cdn: Cdn, gateway: Gateway, host: str = "127.0.0.1", port: int = 0
+        self,
+        rest: RestApi,
+        cdn: Cdn,
+        gateway: Gateway,
+        foreign: ForeignHost,
+        host: str = "127.0.0.1",
+        port: int = 0,
     ) -> None:
         self._rest = rest
         self._cdn = cdn
         self._gateway = gateway
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind((host, port))
-        self._socket.listen(128)
+        self._foreign = foreign
+        self._socket = _listening(host, port)
+        self._foreign_socket = _listening(host, 0)
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
+        self._foreign_runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
 
     @property
     def host(self) -> str:
         address = self._socket.getsockname()
+        return f"{address[0]}:{address[1]}"
+
+    @property
+    def foreign_host(self) -> str:
+        address = self._foreign_socket.getsockname()
         return f"{address[0]}:{address[1]}"
 
     def _app(self) -> web.Application:
@@ -64,6 +86,13 @@ class EmulatorServer:
         )
         await self._runner.setup()
         await web.SockSite(self._runner, self._socket).start()
+        foreign = web.Application()
+        foreign.router.add_route("*", "/{tail:.*}", self._foreign.handle)
+        self._foreign_runner = web.AppRunner(
+            foreign, handle_signals=False, access_log=None, shutdown_timeout=0.5
+        )
+        await self._foreign_runner.setup()
+        await web.SockSite(self._foreign_runner, self._foreign_socket).start()
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -81,8 +110,9 @@ class EmulatorServer:
         for connection in list(self._gateway.connections):
             with contextlib.suppress(Exception):
                 await connection.ws.close(code=1001, message=b"Emulator stopping.")
-        if self._runner is not None:
-            await self._runner.cleanup()
+        for runner in (self._runner, self._foreign_runner):
+            if runner is not None:
+                await runner.cleanup()
         current = asyncio.current_task()
         leftovers = [t for t in asyncio.all_tasks() if t is not current]
         for task in leftovers:
@@ -98,4 +128,5 @@ class EmulatorServer:
         self._thread.join(timeout=10)
         self._loop.close()
         self._socket.close()
+        self._foreign_socket.close()
         self._thread = None

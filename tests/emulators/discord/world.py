@@ -41,6 +41,7 @@ MESSAGE_CONTENT = 1 << 15
 PRIVILEGED_INTENTS = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
 
 CDN_URL_TTL = 24 * 3600.0
+SERVE_MODES = ("file", "redirect", "html", "foreign")
 
 
 @dataclass
@@ -68,6 +69,8 @@ class World:
         self.changed = threading.Condition(self.lock)
         self.ids = Snowflakes()
         self.http_host = ""  # host:port, set once the server listens
+        self.foreign_host = ""  # host:port of "some other host" (see `EmulatorServer`)
+        self.foreign_requests: list[JsonDict] = []
         self.gateway_url = ""  # ws://host:port/gateway, likewise
         self.cdn_secret = secrets.token_bytes(16)
         self.application_id = seed.APP_ID
@@ -290,7 +293,10 @@ class World:
         content_type: str,
         uploader_id: int,
         description: str | None = None,
+        serve: str = "file",
     ) -> Attachment:
+        if serve not in SERVE_MODES:
+            raise ValueError(f"serve must be one of {SERVE_MODES}, not {serve!r}")
         attachment = Attachment(
             self.ids.next(),
             channel_id,
@@ -300,6 +306,7 @@ class World:
             uploader_id,
             description,
             expires=time.time() + CDN_URL_TTL,
+            serve=serve,
         )
         self.attachments[attachment.id] = attachment
         return attachment
@@ -316,7 +323,8 @@ class World:
         expires = int(attachment.expires)
         issued = expires - int(CDN_URL_TTL)
         sig = self.signature(attachment.id, expires)
+        host = self.foreign_host if attachment.serve == "foreign" else self.http_host
         return (
-            f"http://{self.http_host}/attachments/{attachment.channel_id}/{attachment.id}/"
+            f"http://{host}/attachments/{attachment.channel_id}/{attachment.id}/"
             f"{attachment.filename}?ex={expires:x}&is={issued:x}&hm={sig}&"
         )
