@@ -50,6 +50,7 @@ def talk(
 def d(talk: DiscordDeployment, request: pytest.FixtureRequest) -> Iterator[DiscordDeployment]:
     talk.openai.chat_reply = "Hello from the emulated model."
     talk.openai.tokens_per_second = 0.0
+    talk.openai.stream_error_after = None
     yield talk
     talk.openai.clear_faults()
     failed = request.node.rep_call.failed if hasattr(request.node, "rep_call") else False
@@ -262,6 +263,23 @@ def test_a_private_answer_that_fails_says_why_to_the_asker_only(d: DiscordDeploy
     assert answer.ephemeral_to == ALICE
     assert answer.content.startswith("⚠️") and "The prompt was refused." in answer.content
     assert stays(lambda: len(d.discord.bot_messages(GENERAL)) == before, 1)
+
+
+def test_a_private_answer_broken_off_mid_stream_keeps_what_was_written(d: DiscordDeployment):
+    words = " ".join(f"part{i}" for i in range(60))
+    d.openai.chat_reply = words
+    d.openai.tokens_per_second = 40.0
+    d.openai.stream_error_after = 40
+    asked = d.discord.run_command(
+        ALICE, GENERAL, "finetune ask", question="Broken?", model="gpt-4o-mini", private=True
+    )
+
+    (answer,) = private_answer(d, asked.id)
+    written, problem = answer.content.split("\n⚠️ ")
+    assert answer.ephemeral_to == ALICE
+    assert written and words.startswith(written) and written != words
+    assert "server had an error" in problem
+    assert any(TYPING_MARKER in v.content for v in answer.edits), "it was growing before"
 
 
 def test_compare_shows_both_answers_in_one_message(d: DiscordDeployment):
