@@ -282,6 +282,33 @@ def test_a_private_answer_broken_off_mid_stream_keeps_what_was_written(d: Discor
     assert any(TYPING_MARKER in v.content for v in answer.edits), "it was growing before"
 
 
+def test_a_private_answer_whose_token_expires_stops_and_never_reaches_the_channel(
+    d: DiscordDeployment,
+):
+    d.openai.chat_reply = " ".join(f"late{i}" for i in range(120))
+    d.openai.tokens_per_second = 40.0
+    before = len(d.discord.bot_messages(GENERAL))
+    asked = d.discord.run_command(
+        ALICE, GENERAL, "finetune ask", question="Slow?", model="gpt-4o-mini", private=True
+    )
+    growing = d.discord.wait_for(
+        lambda: next((m for m in d.discord.ephemerals(ALICE) if "late0" in m.content), None),
+        TIMEOUT,
+    )
+    assert growing.id == d.discord.interaction(asked.id).original_message_id
+    ttl = d.discord.token_ttl
+    d.discord.token_ttl = 0.0
+    try:
+        d.discord.wait_for(lambda: "Discord refused its interaction token" in d.bot.log(), TIMEOUT)
+        stopped = d.discord.message(growing.id)
+        assert stopped is not None and TYPING_MARKER in stopped.content
+        assert "late119" not in stopped.content
+        assert stays(lambda: len(d.discord.bot_messages(GENERAL)) == before, 3)
+        assert d.discord.message(growing.id) == stopped, "nothing more was shown"
+    finally:
+        d.discord.token_ttl = ttl
+
+
 def test_compare_shows_both_answers_in_one_message(d: DiscordDeployment):
     model = tuned_model(d)
     d.openai.chat_reply = "Same words from both."
