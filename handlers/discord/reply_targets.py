@@ -86,10 +86,6 @@ class InteractionTarget:
         self._ref = ref
         self._gone = False
 
-    @property
-    def alive(self) -> bool:
-        return not self._gone and calls.token_alive(self._ref)
-
     async def post(self, client: discord.Client, text: str) -> str | None:
         if not self._usable():
             return None
@@ -123,7 +119,7 @@ class InteractionTarget:
         return True
 
     def _usable(self) -> bool:
-        if self.alive:
+        if not self._gone and calls.token_alive(self._ref):
             return True
         if not self._gone:
             self._gone = True
