@@ -285,7 +285,7 @@ def test_a_private_answer_broken_off_mid_stream_keeps_what_was_written(d: Discor
 def test_a_private_answer_whose_token_expires_stops_and_never_reaches_the_channel(
     d: DiscordDeployment,
 ):
-    d.openai.chat_reply = " ".join(f"late{i}" for i in range(120))
+    d.openai.chat_reply = " ".join(f"late{i}" for i in range(200))
     d.openai.tokens_per_second = 40.0
     before = len(d.discord.bot_messages(GENERAL))
     asked = d.discord.run_command(
@@ -302,7 +302,7 @@ def test_a_private_answer_whose_token_expires_stops_and_never_reaches_the_channe
         d.discord.wait_for(lambda: "Discord refused its interaction token" in d.bot.log(), TIMEOUT)
         stopped = d.discord.message(growing.id)
         assert stopped is not None and TYPING_MARKER in stopped.content
-        assert "late119" not in stopped.content
+        assert "late199" not in stopped.content
         assert stays(lambda: len(d.discord.bot_messages(GENERAL)) == before, 3)
         assert d.discord.message(growing.id) == stopped, "nothing more was shown"
     finally:
