@@ -7,10 +7,12 @@ edit allowance) grows without touching what intake and jobs use.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from finetuning.conversations import BindingStore, ConversationStore, ModelResolver, Talk
 from handlers.common.call_budget import CallBudget
 from handlers.discord.deps import DiscordDeps
+from handlers.discord.reply_targets import InteractionTarget
 from handlers.discord.streaming import DiscordReplyStream
 
 
@@ -30,6 +32,15 @@ class TalkDeps:
 
     def stream(self, channel_id: str) -> DiscordReplyStream:
         """A new reply in a channel or thread."""
-        return DiscordReplyStream(
+        return DiscordReplyStream.in_channel(
             self.base.bridge, self.edits, channel_id, interval=self.update_seconds
+        )
+
+    def private_stream(self, interaction: dict[str, Any], max_messages: int) -> DiscordReplyStream:
+        """A new reply only the person who asked sees, through the interaction's webhook."""
+        return DiscordReplyStream(
+            self.base.bridge,
+            InteractionTarget(interaction),
+            interval=self.update_seconds,
+            max_messages=max_messages,
         )

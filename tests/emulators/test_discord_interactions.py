@@ -180,6 +180,40 @@ def test_followups_after_a_deferral_fill_the_thinking_message_then_add_messages(
     assert emulator.ephemerals(BOB) == []
 
 
+def test_ephemeral_followups_are_edited_through_the_webhook_while_the_token_lasts(emulator, bot):
+    seen = Seen()
+    done: list[bool] = []
+
+    async def streamed(interaction: discord.Interaction, dataset: str, epochs: int) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        hook = interaction.followup
+        first = await hook.send("Th", ephemeral=True, wait=True)
+        await hook.edit_message(first.id, content="The answer")
+        second = await hook.send("goes", ephemeral=True, wait=True)
+        await hook.edit_message(second.id, content="goes on")
+        for stranger in (interaction.id, 1):
+            try:
+                await hook.edit_message(stranger, content="not this interaction's")
+            except discord.HTTPException as error:
+                seen.errors.append(error)
+        emulator.token_ttl = 0.0
+        try:
+            await hook.edit_message(first.id, content="too late")
+        except discord.HTTPException as error:
+            seen.errors.append(error)
+        done.append(True)
+
+    install(bot, seen, streamed)
+    invoked = emulator.run_command(ALICE, GENERAL, "finetune start", dataset="ds-1")
+    emulator.wait_for(lambda: done)
+    first, second = emulator.ephemerals(ALICE)
+    assert first.id == emulator.interaction(invoked.id).original_message_id
+    assert [v.content for v in first.edits] == ["", "Th"] and first.content == "The answer"
+    assert [v.content for v in second.edits] == ["goes"] and second.content == "goes on"
+    assert [(e.status, e.code) for e in seen.errors] == [(404, 10008), (404, 10008), (401, 50027)]
+    assert emulator.messages(GENERAL) == [] and emulator.ephemerals(BOB) == []
+
+
 def test_an_ephemeral_answer_is_seen_only_by_its_user(emulator, bot):
     install(bot, Seen(), reply_started)
     invoked = emulator.run_command(BOB, GENERAL, "finetune status")

@@ -322,6 +322,28 @@ def test_chat_streams_at_the_configured_rate(emu: OpenAIEmulator, client: OpenAI
     assert cut.choices[0].message.content == "You said"
 
 
+def test_a_stream_can_break_off_with_an_error_event(emu: OpenAIEmulator, client: OpenAI) -> None:
+    emu.chat_reply = "one two three four five six"
+    emu.stream_error_after = 3
+    pieces: list[str] = []
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "count"}], stream=True
+    )
+    with pytest.raises(openai.APIError, match="server had an error"):
+        for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                pieces.append(chunk.choices[0].delta.content)
+    assert "".join(pieces) == "one two three"
+
+    emu.stream_error_after = None
+    whole = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "count"}], stream=True
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in whole if c.choices) == (
+        "one two three four five six"
+    )
+
+
 def test_context_window_and_endpoint_mismatches(emu: OpenAIEmulator, client: OpenAI) -> None:
     emu.context_window = 20
     with pytest.raises(openai.BadRequestError) as too_long:

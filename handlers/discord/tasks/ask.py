@@ -1,14 +1,17 @@
 """`/finetune ask` and `/finetune compare` (and the **Compare with base** modal).
 
 A public question is posted in the channel as the bot's message quoting the asker; the answer
-streams into a thread on it, which is then a conversation like any other. A private one is
-answered once through the interaction, ephemeral (a followup only the asker sees cannot be
-streamed by channel edits). A comparison is one message with an embed per model, edited as both
-write, paced like a reply and sharing the channel's edit allowance.
+streams into a thread on it, which is then a conversation like any other. A private one streams
+the same way into ephemeral messages only the asker sees, through the interaction's webhook
+(its first followup fills the "thinking…" answer, which is then edited as the model writes),
+for as long as the interaction's token lasts; it never goes to the channel. A comparison is one
+message with an embed per model, edited as both write, paced like a reply and sharing the
+channel's edit allowance.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -38,13 +41,16 @@ from handlers.discord.render.conversation import (
     thread_name,
 )
 from handlers.discord.render.limits import MAX_CONTENT
-from handlers.discord.streaming import EDIT, SILENT
+from handlers.discord.reply_targets import EDIT, SILENT
 from handlers.discord.talk_deps import TalkDeps
 from handlers.discord.tasks.start import tell
 from handlers.discord.tasks.talk import answer_in_thread
 
+log = logging.getLogger(__name__)
+
 PRIVATE_PARTS = 3
-"""A private answer is sent in at most this many followups of 2,000 characters."""
+"""A private answer is shown in at most this many ephemeral messages of 2,000 characters; the
+last says where it was cut."""
 
 
 def ask_payload(
@@ -139,15 +145,22 @@ def _thread_on(deps: TalkDeps, channel: str, message: str, title: str) -> str:
 def _answer_privately(
     deps: TalkDeps, payload: dict[str, Any], model: str, settings: ReplySettings, question: str
 ) -> None:
-    reply = deps.talk.reply(payload["workspace"], model, settings, [Question(question)])
-    try:
-        text = "".join(reply)
-    except TalkError as error:
-        tell(deps.base, payload, problem_text(error))
+    """Streamed like a public answer, but only the asker sees it; once the interaction's token
+    is (nearly) gone it cannot be shown to them alone, so it is dropped, never put in the
+    channel."""
+    interaction: dict[str, Any] | None = payload.get("interaction")
+    if interaction is None or not calls.token_alive(interaction):
+        log.warning("a private answer was dropped: its interaction expired")
         return
-    body = f"{text.strip() or '*(no answer)*'}\n{reply_footer(reply.result)}"
-    for part in split_text(body, MAX_CONTENT)[:PRIVATE_PARTS]:
-        tell(deps.base, payload, part)
+    reply = deps.talk.reply(payload["workspace"], model, settings, [Question(question)])
+    stream = deps.private_stream(interaction, PRIVATE_PARTS)
+    try:
+        for delta in reply:
+            stream.append(delta)
+    except TalkError as error:
+        stream.fail(problem_text(error))
+        return
+    stream.finish(reply_footer(reply.result))
 
 
 def run_compare(deps: TalkDeps, payload: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ from finetuning.provider import ProviderError
 from finetuning.tasks import RetryLaterError
 from handlers.discord import calls
 from handlers.discord.render.conversation import bound_text, problem_text, unbound_text
-from handlers.discord.streaming import SILENT
+from handlers.discord.reply_targets import SILENT
 from handlers.discord.talk_deps import TalkDeps
 from handlers.discord.tasks.start import tell
 

@@ -18,7 +18,7 @@ from finetuning.conversations import Conversation, TalkError
 from finetuning.tasks import ATTEMPT, RetryLaterError
 from handlers.discord import calls
 from handlers.discord.render.conversation import problem_text, reply_footer, thread_name
-from handlers.discord.streaming import SILENT
+from handlers.discord.reply_targets import SILENT
 from handlers.discord.talk_deps import TalkDeps
 
 log = logging.getLogger(__name__)

@@ -10,13 +10,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers.discord.streaming import TYPING_MARKER
+from handlers.discord.streaming import CUT_NOTE, TYPING_MARKER
+from handlers.discord.tasks.ask import PRIVATE_PARTS
 from storage.db import make_engine
 from storage.models import Task
 from tests.e2e.deployment import FAST_JOBS
 from tests.e2e.discord.test_flow import answer_text, button_id, report_in_thread
 from tests.e2e.discord_deployment import DiscordDeployment, discord_deployment_with
 from tests.e2e.helpers import chat_jsonl, stays
+from tests.emulators.discord.records import LOADING
 from tests.emulators.discord_emulator import (
     ALICE,
     BOB,
@@ -48,6 +50,7 @@ def talk(
 def d(talk: DiscordDeployment, request: pytest.FixtureRequest) -> Iterator[DiscordDeployment]:
     talk.openai.chat_reply = "Hello from the emulated model."
     talk.openai.tokens_per_second = 0.0
+    talk.openai.stream_error_after = None
     yield talk
     talk.openai.clear_faults()
     failed = request.node.rep_call.failed if hasattr(request.node, "rep_call") else False
@@ -85,6 +88,21 @@ def replies(d: DiscordDeployment, thread: int, count: int = 1) -> list[Message]:
         found = d.discord.bot_messages(thread)
         done = len(found) >= count and TYPING_MARKER not in found[-1].content
         return found if done and "-# " in found[-1].content else []
+
+    return d.discord.wait_for(ready, TIMEOUT)
+
+
+def private_answer(d: DiscordDeployment, interaction_id: int, count: int = 1) -> list[Message]:
+    """The ephemeral messages answering a private question (the filled "thinking…" answer, then
+    followups), once `count` are there and the last has stopped growing."""
+
+    def ready() -> list[Message]:
+        interaction = d.discord.interaction(interaction_id)
+        ids = dict.fromkeys([interaction.original_message_id, *interaction.followup_ids])
+        found = [m for i in ids if i and (m := d.discord.message(i)) is not None]
+        shown = [m for m in found if m.content and not m.flags & LOADING]
+        done = len(shown) >= count and TYPING_MARKER not in shown[-1].content
+        return shown if done else []
 
     return d.discord.wait_for(ready, TIMEOUT)
 
@@ -185,21 +203,110 @@ def test_a_public_question_is_asked_in_the_channel_and_its_thread_goes_on(d: Dis
 
 
 def test_a_private_question_is_answered_only_to_the_asker(d: DiscordDeployment):
-    d.openai.chat_reply = "Only you can see this."
+    words = " ".join(f"secret{i}" for i in range(60))
+    d.openai.chat_reply = words
+    d.openai.tokens_per_second = 40.0
     before = len(d.discord.bot_messages(GENERAL))
     asked = d.discord.run_command(
         ALICE, GENERAL, "finetune ask", question="Private?", model="gpt-4o-mini", private=True
     )
 
-    assert "Only you can see this." in answer_text(d, asked.id)
-    answer = d.discord.wait_for(
-        lambda: next(
-            (m for m in d.discord.ephemerals(ALICE) if "Only you can see" in m.content), None
-        ),
+    (answer,) = private_answer(d, asked.id)
+    body, footer = answer.content.split("\n-# ")
+    assert answer.ephemeral_to == ALICE
+    assert answer.id == d.discord.interaction(asked.id).original_message_id, "fills thinking…"
+    assert body == words and "gpt-4o-mini" in footer and "tokens" in footer
+    assert answer.allowed_mentions is not None and answer.allowed_mentions.get("parse") == []
+    growing = [v.content for v in answer.edits if TYPING_MARKER in v.content]
+    assert len(growing) >= 2, "the private answer grows by editing one message"
+    shown = [v.replace(TYPING_MARKER, "").strip() for v in growing]
+    assert all(words.startswith(v) for v in shown) and shown == sorted(shown, key=len)
+    assert stays(lambda: len(d.discord.bot_messages(GENERAL)) == before, 1)
+
+
+def test_a_long_private_answer_goes_on_in_followups_and_says_where_it_was_cut(
+    d: DiscordDeployment,
+):
+    code = "\n".join(f"value_{i} = compute({i}) ** 2" for i in range(150))
+    prose = "This sentence belongs to a long private answer. " * 40
+    d.openai.chat_reply = f"{prose}\n\n```python\n{code}\n```\n\n{prose}"
+    before = len(d.discord.bot_messages(GENERAL))
+    asked = d.discord.run_command(
+        ALICE, GENERAL, "finetune ask", question="Long?", model="gpt-4o-mini", private=True
+    )
+
+    parts = private_answer(d, asked.id, PRIVATE_PARTS)
+    assert len(parts) == PRIVATE_PARTS
+    assert all(m.ephemeral_to == ALICE for m in parts)
+    assert all(len(m.content) <= 2000 for m in parts)
+    assert all(m.content.count("```") % 2 == 0 for m in parts)
+    assert parts[0].content.startswith(prose.strip())
+    assert "value_0 =" in parts[1].content or "value_0 =" in parts[0].content
+    assert CUT_NOTE in parts[-1].content and "gpt-4o-mini" in parts[-1].content.split(CUT_NOTE)[1]
+    assert all(CUT_NOTE not in m.content for m in parts[:-1])
+    assert stays(lambda: len(private_answer(d, asked.id)) == PRIVATE_PARTS, 1)
+    assert len(d.discord.bot_messages(GENERAL)) == before
+
+
+def test_a_private_answer_that_fails_says_why_to_the_asker_only(d: DiscordDeployment):
+    d.openai.inject(
+        r"/v1/chat/completions",
+        400,
+        body={"error": {"message": "The prompt was refused.", "type": "invalid_request_error"}},
+    )
+    before = len(d.discord.bot_messages(GENERAL))
+    asked = d.discord.run_command(
+        ALICE, GENERAL, "finetune ask", question="Refused?", model="gpt-4o-mini", private=True
+    )
+
+    (answer,) = private_answer(d, asked.id)
+    assert answer.ephemeral_to == ALICE
+    assert answer.content.startswith("⚠️") and "The prompt was refused." in answer.content
+    assert stays(lambda: len(d.discord.bot_messages(GENERAL)) == before, 1)
+
+
+def test_a_private_answer_broken_off_mid_stream_keeps_what_was_written(d: DiscordDeployment):
+    words = " ".join(f"part{i}" for i in range(60))
+    d.openai.chat_reply = words
+    d.openai.tokens_per_second = 40.0
+    d.openai.stream_error_after = 40
+    asked = d.discord.run_command(
+        ALICE, GENERAL, "finetune ask", question="Broken?", model="gpt-4o-mini", private=True
+    )
+
+    (answer,) = private_answer(d, asked.id)
+    written, problem = answer.content.split("\n⚠️ ")
+    assert answer.ephemeral_to == ALICE
+    assert written and words.startswith(written) and written != words
+    assert "server had an error" in problem
+    assert any(TYPING_MARKER in v.content for v in answer.edits), "it was growing before"
+
+
+def test_a_private_answer_whose_token_expires_stops_and_never_reaches_the_channel(
+    d: DiscordDeployment,
+):
+    d.openai.chat_reply = " ".join(f"late{i}" for i in range(200))
+    d.openai.tokens_per_second = 40.0
+    before = len(d.discord.bot_messages(GENERAL))
+    asked = d.discord.run_command(
+        ALICE, GENERAL, "finetune ask", question="Slow?", model="gpt-4o-mini", private=True
+    )
+    growing = d.discord.wait_for(
+        lambda: next((m for m in d.discord.ephemerals(ALICE) if "late0" in m.content), None),
         TIMEOUT,
     )
-    assert answer.ephemeral_to == ALICE
-    assert stays(lambda: len(d.discord.bot_messages(GENERAL)) == before, 1)
+    assert growing.id == d.discord.interaction(asked.id).original_message_id
+    ttl = d.discord.token_ttl
+    d.discord.token_ttl = 0.0
+    try:
+        d.discord.wait_for(lambda: "Discord refused its interaction token" in d.bot.log(), TIMEOUT)
+        stopped = d.discord.message(growing.id)
+        assert stopped is not None and TYPING_MARKER in stopped.content
+        assert "late199" not in stopped.content
+        assert stays(lambda: len(d.discord.bot_messages(GENERAL)) == before, 3)
+        assert d.discord.message(growing.id) == stopped, "nothing more was shown"
+    finally:
+        d.discord.token_ttl = ttl
 
 
 def test_compare_shows_both_answers_in_one_message(d: DiscordDeployment):

@@ -1,7 +1,8 @@
 """/v1/chat/completions and the legacy /v1/completions, answered with a scripted reply.
 
 Replies come from `config.chat_reply` (text, or a function of the messages) at
-`config.tokens_per_second` (0 = at once), streamed as server-sent events when asked.
+`config.tokens_per_second` (0 = at once), streamed as server-sent events when asked; with
+`config.stream_error_after` a stream breaks off with OpenAI's in-stream error event.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .catalog import BY_ID, BaseModel, base_of_fine_tuned, resolve_base
-from .errors import ApiError, bad_request, invalid_type, model_not_found
+from .errors import ApiError, bad_request, invalid_type, model_not_found, server_error
 from .httpio import JsonResponse, Request, Response, Route, StreamResponse, require
 from .sampling import (
     chat_logprobs,
@@ -287,6 +288,25 @@ def _event(payload: dict[str, Any]) -> bytes:
     return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
 
 
+_STREAM_ERROR = _event(
+    {
+        "error": {
+            "message": server_error().message,
+            "type": "server_error",
+            "param": None,
+            "code": None,
+        }
+    }
+)
+"""What OpenAI sends when an answer breaks off mid-stream: an error event, then nothing (the
+SDK raises `APIError` on it)."""
+
+
+def _breaks_off(state: EmulatorState, index: int) -> bool:
+    after = state.config.stream_error_after
+    return after is not None and index >= after
+
+
 def _chat_stream(
     state: EmulatorState, answer: Answer, include_usage: bool, record: CompletionRecord
 ) -> Iterator[bytes]:
@@ -308,7 +328,10 @@ def _chat_stream(
         return {"index": 0, "delta": delta, "logprobs": lp, "finish_reason": finish}
 
     yield chunk([choice({"role": "assistant", "content": "", "refusal": None})])
-    for _, token in _paced(state, answer.tokens):
+    for index, token in _paced(state, answer.tokens):
+        if _breaks_off(state, index):
+            yield _STREAM_ERROR
+            return
         top = answer.top_logprobs
         logprobs = chat_logprobs([token], top) if top is not None else None
         yield chunk([choice({"content": token}, lp=logprobs)])
@@ -338,7 +361,10 @@ def _completion_stream(
         return _event(payload)
 
     offset = 0
-    for _, token in _paced(state, answer.tokens):
+    for index, token in _paced(state, answer.tokens):
+        if _breaks_off(state, index):
+            yield _STREAM_ERROR
+            return
         top = answer.top_logprobs
         logprobs = completion_logprobs([token], top, offset) if top is not None else None
         offset += len(token)

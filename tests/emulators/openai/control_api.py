@@ -17,6 +17,7 @@ SETTABLE = (
     "speed",
     "chat_reply",
     "tokens_per_second",
+    "stream_error_after",
     "context_window",
     "max_file_bytes",
     "webhook_url",

@@ -58,6 +58,7 @@ class OpenAIEmulator:
     speed: _Setting[float] = _Setting()
     chat_reply: _Setting[ChatReply] = _Setting()
     tokens_per_second: _Setting[float] = _Setting()
+    stream_error_after: _Setting[int | None] = _Setting()
     context_window: _Setting[int | None] = _Setting()
     max_file_bytes: _Setting[int] = _Setting()
     results_base64: _Setting[bool] = _Setting()

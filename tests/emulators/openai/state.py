@@ -39,6 +39,8 @@ class EmulatorConfig:
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     chat_reply: ChatReply = "Hello from the emulated model."
     tokens_per_second: float = 0.0
+    stream_error_after: int | None = None
+    """A streamed answer breaks off after this many tokens with an in-stream server error."""
     context_window: int | None = None
     results_base64: bool = True
     seed: int = 0
