@@ -26,7 +26,7 @@ from handlers.discord.people import person_of, person_payload, place_of, workspa
 from handlers.discord.render.conversation import bindings_status
 from handlers.discord.render.help import help_embed
 from handlers.discord.render.jobs import status_embed
-from handlers.discord.render.team import budget_embed, contacts, refusal_text
+from handlers.discord.render.team import budget_embed, policy_refusal
 from handlers.discord.render.views import KeyModal
 from handlers.discord.tasks import AUDIT, COMMAND, START, WORKSPACE_KEY
 from handlers.discord.tasks.audit import audit_payload
@@ -48,11 +48,10 @@ RESTRICTED = {
 async def refused(deps: DiscordDeps, interaction: discord.Interaction, action: Action) -> bool:
     """Refuse (privately) when the team's policy says no; True when refused."""
     channel, _ = place_of(interaction.channel)
-    refusal = deps.policy.check_person(action, person_of(interaction), channel)
+    refusal = policy_refusal(deps.policy, action, person_of(interaction), channel)
     if refusal is None:
         return False
-    text = refusal_text(refusal, contacts(deps.policy.admin_roles, deps.policy.admins))
-    await interaction.response.send_message(text, ephemeral=True)
+    await interaction.response.send_message(refusal, ephemeral=True)
     return True
 
 

@@ -26,7 +26,7 @@ from handlers.discord.client import TunebotClient
 from handlers.discord.deps import DiscordDeps
 from handlers.discord.listeners.accept import accept, interaction_ref
 from handlers.discord.people import person_of, person_payload, place_of, workspace_of
-from handlers.discord.render.team import contacts, decision_embed, refusal_text
+from handlers.discord.render.team import decision_embed, policy_refusal
 from handlers.discord.render.views import (
     ON_CLICK,
     START_MODAL,
@@ -42,10 +42,7 @@ from handlers.discord.tasks.start import start_payload
 
 def _refusal(deps: DiscordDeps, interaction: discord.Interaction, action: Action) -> str | None:
     channel, _ = place_of(interaction.channel)
-    refusal = deps.policy.check_person(action, person_of(interaction), channel)
-    if refusal is None:
-        return None
-    return refusal_text(refusal, contacts(deps.policy.admin_roles, deps.policy.admins))
+    return policy_refusal(deps.policy, action, person_of(interaction), channel)
 
 
 def register(client: TunebotClient, deps: DiscordDeps) -> None:

@@ -7,7 +7,15 @@ from decimal import Decimal
 import discord
 
 from finetuning.jobs.records import JobRecord
-from finetuning.team import BudgetStatus, Reason, Refusal, Spending
+from finetuning.team import (
+    Action,
+    BudgetStatus,
+    Person,
+    Reason,
+    Refusal,
+    Spending,
+    TeamPolicy,
+)
 from finetuning.team.approvals import Decision
 from handlers.discord.render.jobs import mention
 from handlers.discord.render.style import BAD, BRAND, OK, WARN
@@ -92,3 +100,14 @@ def decision_embed(job: JobRecord, decision: Decision, by: str | None) -> discor
         colour=OK if decision is Decision.APPROVED else BAD,
         description=f"{word.capitalize()} by {mention(by)}." if by else word.capitalize(),
     )
+
+
+def policy_refusal(
+    policy: TeamPolicy, action: Action, person: Person, channel: str | None
+) -> str | None:
+    """The team's rule applied and, when it says no, worded with whom to ask: the one check a
+    listener makes at once and a task makes again when it runs (roles may change between)."""
+    refusal = policy.check_person(action, person, channel)
+    if refusal is None:
+        return None
+    return refusal_text(refusal, contacts(policy.admin_roles, policy.admins))

@@ -43,7 +43,7 @@ from handlers.discord.render.conversation import (
 from handlers.discord.render.limits import MAX_CONTENT
 from handlers.discord.reply_targets import EDIT, SILENT
 from handlers.discord.talk_deps import TalkDeps
-from handlers.discord.tasks.start import tell
+from handlers.discord.tasks.answers import tell
 from handlers.discord.tasks.talk import answer_in_thread
 
 log = logging.getLogger(__name__)

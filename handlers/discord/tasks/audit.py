@@ -18,10 +18,8 @@ from finetuning.team import Action
 from handlers.common.audit_request import AuditRequest, audit_export
 from handlers.discord import calls
 from handlers.discord.deps import DiscordDeps
-from handlers.discord.people import person_from
 from handlers.discord.render.audit import audit_embed
-from handlers.discord.render.team import contacts, refusal_text
-from handlers.discord.tasks.start import tell
+from handlers.discord.tasks.answers import refused
 
 
 def audit_payload(
@@ -45,15 +43,7 @@ def audit_payload(
 
 
 def run_audit(deps: DiscordDeps, payload: dict[str, Any]) -> None:
-    person = person_from(payload["person"])
-    # The listener refused at once; the person's roles may have changed since.
-    refusal = deps.policy.check_person(Action.AUDIT, person, payload.get("channel"))
-    if refusal is not None:
-        tell(
-            deps,
-            payload,
-            refusal_text(refusal, contacts(deps.policy.admin_roles, deps.policy.admins)),
-        )
+    if refused(deps, payload, Action.AUDIT):
         return
     workspace = payload["workspace"]
     request = AuditRequest(int(payload["entries"]), bool(payload["csv"]))

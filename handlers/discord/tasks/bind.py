@@ -13,7 +13,7 @@ from handlers.discord import calls
 from handlers.discord.render.conversation import bound_text, problem_text, unbound_text
 from handlers.discord.reply_targets import SILENT
 from handlers.discord.talk_deps import TalkDeps
-from handlers.discord.tasks.start import tell
+from handlers.discord.tasks.answers import tell
 
 OFF = "off"
 

@@ -11,8 +11,7 @@ from finetuning.tasks import RetryLaterError
 from finetuning.team import Action
 from handlers.discord.deps import DiscordDeps
 from handlers.discord.people import person_from
-from handlers.discord.render.team import contacts, refusal_text
-from handlers.discord.tasks.start import tell
+from handlers.discord.tasks.answers import refused, tell
 
 ACTIONS = {"cancel": Action.CANCEL, "pause": Action.CANCEL, "resume": Action.CANCEL}
 ACTIONS["delete"] = Action.DELETE
@@ -43,12 +42,8 @@ def run_command(deps: DiscordDeps, payload: dict[str, Any]) -> None:
     name, argument, workspace = payload["name"], payload["argument"], payload["workspace"]
     person = person_from(payload["person"])
     action = ACTIONS.get(name)
-    if action is not None:
-        refusal = deps.policy.check_person(action, person, payload.get("channel"))
-        if refusal is not None:
-            who = contacts(deps.policy.admin_roles, deps.policy.admins)
-            tell(deps, payload, refusal_text(refusal, who))
-            return
+    if action is not None and refused(deps, payload, action):
+        return
     by = person.user_id
     try:
         if name == "cancel":

@@ -22,8 +22,8 @@ from handlers.discord import calls
 from handlers.discord.deps import DiscordDeps
 from handlers.discord.render.limits import MAX_CONTENT, cut
 from handlers.discord.render.report import fix_footer
+from handlers.discord.tasks.answers import tell
 from handlers.discord.tasks.reporting import post_report
-from handlers.discord.tasks.start import tell
 
 NONCE_PREFIX = "fix"
 NONCE_DIGEST_CHARS = 20

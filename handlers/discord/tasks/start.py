@@ -18,8 +18,9 @@ from handlers.discord import calls
 from handlers.discord.deps import DiscordDeps
 from handlers.discord.people import person_from
 from handlers.discord.render.jobs import failed_to_start_embed, job_started_embed, mention
-from handlers.discord.render.team import approval_request_embed, contacts, refusal_text
+from handlers.discord.render.team import approval_request_embed
 from handlers.discord.render.views import buttons
+from handlers.discord.tasks.answers import refused, tell
 
 NOBODY = discord.AllowedMentions.none()
 """The waiting message names the requester without pinging them: they just asked."""
@@ -47,17 +48,6 @@ def start_payload(
     }
 
 
-def tell(deps: DiscordDeps, payload: dict[str, Any], text: str, *, private: bool = True) -> None:
-    """Answer the person who asked (privately through the interaction while it lasts)."""
-    fallback = payload.get("thread") or payload.get("channel")
-    user = payload.get("person", {}).get("user") or payload.get("user")
-    deps.bridge.call(
-        lambda c: calls.answer(
-            c, payload.get("interaction"), fallback, content=text, ephemeral=private, mention=user
-        )
-    )
-
-
 def run_start(deps: DiscordDeps, payload: dict[str, Any]) -> None:
     fields = payload["fields"]
     person = person_from(payload["person"])
@@ -73,19 +63,12 @@ def run_start(deps: DiscordDeps, payload: dict[str, Any]) -> None:
         validation_ref=fields.get("validation"),
         seed=fields.get("seed"),
     )
-    # The listeners refuse at once; this covers every way in (a modal, a retried task).
-    refusal = deps.policy.check_person(Action.START, person, payload.get("channel"))
-    if refusal is not None:
-        tell(
-            deps,
-            payload,
-            refusal_text(refusal, contacts(deps.policy.admin_roles, deps.policy.admins)),
-        )
+    if refused(deps, payload, Action.START):
         return
     try:
         outcome = deps.jobs.start(request)
-    except StartRefusedError as refused:
-        tell(deps, payload, f"⛔ Not started: {refused.message}. {refused.hint}")
+    except StartRefusedError as refusal:
+        tell(deps, payload, f"⛔ Not started: {refusal.message}. {refusal.hint}")
         return
     except ProviderError as error:
         if error.retryable:

@@ -24,8 +24,7 @@ from handlers.common.workspace_key import (
 )
 from handlers.discord.deps import DiscordDeps
 from handlers.discord.people import person_from
-from handlers.discord.render.team import contacts, refusal_text
-from handlers.discord.tasks.start import tell
+from handlers.discord.tasks.answers import refused, tell
 
 PLACE = "server"
 
@@ -56,10 +55,7 @@ def key_payload(
 def run_workspace_key(deps: DiscordDeps, payload: dict[str, Any]) -> None:
     workspace = payload["workspace"]
     person = person_from(payload["person"])
-    refusal = deps.policy.check_person(Action.CONFIGURE, person, payload.get("channel"))
-    if refusal is not None:
-        who = contacts(deps.policy.admin_roles, deps.policy.admins)
-        tell(deps, payload, refusal_text(refusal, who))
+    if refused(deps, payload, Action.CONFIGURE):
         return
     if payload["action"] == REMOVE:
         removed, said = remove_key(
