@@ -13,7 +13,8 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,19 @@ from tests.emulators.slack_emulator import (
     ResponsePost,
     SlackEmulator,
 )
+
+
+@contextmanager
+def reading(database_url: str) -> Iterator[Session]:
+    """A session on the bot's database for a test to look at its rows; the engine is its own
+    and disposed after, so a test leaves no connection behind in the shared PostgreSQL."""
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
 
 JOB_CREATE = ("POST", "/v1/fine_tuning/jobs")
 FILE_UPLOAD = ("POST", "/v1/files")

@@ -10,13 +10,11 @@ itself still ahead (held up at Discord).
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from storage.db import make_engine
 from storage.models import Dataset, Task
 from tests.e2e.discord.test_jobs import QUIET, TIMEOUT, notices, shown, start_job, the_notice
 from tests.e2e.discord_deployment import DiscordDeployment, wait_connected
-from tests.e2e.helpers import chat_jsonl, stays
+from tests.e2e.helpers import chat_jsonl, reading, stays
 from tests.emulators.discord_emulator import ALICE, GENERAL
 
 FETCH_MESSAGE = "GET /channels/{channel_id}/messages/{message_id}"
@@ -24,21 +22,13 @@ FETCH_MESSAGE = "GET /channels/{channel_id}/messages/{message_id}"
 
 def tasks(d: DiscordDeployment, kind: str) -> list[str]:
     """The statuses of the task rows of `kind`."""
-    engine = make_engine(d.database_url)
-    try:
-        with Session(engine) as session:
-            return list(session.scalars(select(Task.status).where(Task.kind == kind)))
-    finally:
-        engine.dispose()
+    with reading(d.database_url) as session:
+        return list(session.scalars(select(Task.status).where(Task.kind == kind)))
 
 
 def datasets(d: DiscordDeployment) -> int:
-    engine = make_engine(d.database_url)
-    try:
-        with Session(engine) as session:
-            return int(session.scalar(select(func.count()).select_from(Dataset)) or 0)
-    finally:
-        engine.dispose()
+    with reading(d.database_url) as session:
+        return int(session.scalar(select(func.count()).select_from(Dataset)) or 0)
 
 
 def restart_after_kill(d: DiscordDeployment) -> None:

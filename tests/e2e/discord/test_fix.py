@@ -10,13 +10,11 @@ import json
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from storage.db import make_engine
 from storage.models import Dataset, Task
 from tests.e2e.discord.test_flow import answer_text, button_id, report_in_thread
 from tests.e2e.discord_deployment import DiscordDeployment
-from tests.e2e.helpers import chat_jsonl, prompt_completion_csv, stays
+from tests.e2e.helpers import chat_jsonl, prompt_completion_csv, reading, stays
 from tests.emulators.discord_emulator import ALICE, BOB, GENERAL, RANDOM, Message
 
 FIX = "Fix and re-upload"
@@ -27,23 +25,15 @@ HELD_S = 3.0
 
 
 def dataset_row(d: DiscordDeployment, short_id: str) -> Dataset:
-    engine = make_engine(d.database_url)
-    try:
-        with Session(engine) as session:
-            return session.get_one(Dataset, int(short_id.removeprefix("ds-")))
-    finally:
-        engine.dispose()
+    with reading(d.database_url) as session:
+        return session.get_one(Dataset, int(short_id.removeprefix("ds-")))
 
 
 def fix_tasks(d: DiscordDeployment, thread: int) -> list[Task]:
     """The fix tasks asked for in one thread."""
-    engine = make_engine(d.database_url)
-    try:
-        with Session(engine) as session:
-            found = session.scalars(select(Task).where(Task.kind == "discord.fix")).all()
-            return [t for t in found if t.payload.get("thread") == str(thread)]
-    finally:
-        engine.dispose()
+    with reading(d.database_url) as session:
+        found = session.scalars(select(Task).where(Task.kind == "discord.fix")).all()
+        return [t for t in found if t.payload.get("thread") == str(thread)]
 
 
 def short_id_of(report: Message) -> str:

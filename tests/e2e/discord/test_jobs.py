@@ -13,13 +13,11 @@ from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from storage.db import make_engine
 from storage.models import AuditEntry, Job
 from tests.e2e.discord.test_flow import answer_text, job_creates, report_in_thread
 from tests.e2e.discord_deployment import DiscordDeployment
-from tests.e2e.helpers import chat_jsonl, stays
+from tests.e2e.helpers import chat_jsonl, reading, stays
 from tests.emulators.discord_emulator import ALICE, GENERAL, Message
 from tests.emulators.openai_emulator import JobScript
 
@@ -107,38 +105,26 @@ def shown(d: DiscordDeployment, started: Started, status: str) -> Message:
 
 
 def job_row(d: DiscordDeployment, job: str) -> Job:
-    engine = make_engine(d.database_url)
-    try:
-        with Session(engine) as session:
-            return session.get_one(Job, int(job.removeprefix("job-")))
-    finally:
-        engine.dispose()
+    with reading(d.database_url) as session:
+        return session.get_one(Job, int(job.removeprefix("job-")))
 
 
 def jobs_on(d: DiscordDeployment, dataset: str) -> list[Job]:
-    engine = make_engine(d.database_url)
-    try:
-        with Session(engine) as session:
-            number = int(dataset.removeprefix("ds-"))
-            return list(session.scalars(select(Job).where(Job.dataset_id == number)))
-    finally:
-        engine.dispose()
+    with reading(d.database_url) as session:
+        number = int(dataset.removeprefix("ds-"))
+        return list(session.scalars(select(Job).where(Job.dataset_id == number)))
 
 
 def audited(d: DiscordDeployment, action: str, subject: str) -> list[str]:
     """Who the audit log says did `action` to `subject`."""
-    engine = make_engine(d.database_url)
-    try:
-        with Session(engine) as session:
-            return list(
-                session.scalars(
-                    select(AuditEntry.actor).where(
-                        AuditEntry.action == action, AuditEntry.subject == subject
-                    )
+    with reading(d.database_url) as session:
+        return list(
+            session.scalars(
+                select(AuditEntry.actor).where(
+                    AuditEntry.action == action, AuditEntry.subject == subject
                 )
             )
-    finally:
-        engine.dispose()
+        )
 
 
 def command(d: DiscordDeployment, line: str, user: int = ALICE, **options: object) -> str:

@@ -8,16 +8,14 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from handlers.discord.streaming import CUT_NOTE, TYPING_MARKER
 from handlers.discord.tasks.ask import PRIVATE_PARTS
-from storage.db import make_engine
 from storage.models import Task
 from tests.e2e.deployment import FAST_JOBS
 from tests.e2e.discord.test_flow import answer_text, button_id, report_in_thread
 from tests.e2e.discord_deployment import DiscordDeployment, discord_deployment_with
-from tests.e2e.helpers import chat_jsonl, stays
+from tests.e2e.helpers import chat_jsonl, reading, stays
 from tests.emulators.discord.records import LOADING
 from tests.emulators.discord_emulator import (
     ALICE,
@@ -381,12 +379,8 @@ def test_mass_mentions_in_the_models_output_ping_nobody(d: DiscordDeployment):
 
 
 def _talk_tasks(database_url: str) -> list[str]:
-    engine = make_engine(database_url)
-    try:
-        with Session(engine) as session:
-            return list(session.scalars(select(Task.status).where(Task.kind == "discord.talk")))
-    finally:
-        engine.dispose()
+    with reading(database_url) as session:
+        return list(session.scalars(select(Task.status).where(Task.kind == "discord.talk")))
 
 
 def test_a_mention_acknowledged_right_before_a_crash_is_answered_once_after_the_restart(
