@@ -151,10 +151,27 @@ class StyleTally:
     def style(self) -> CompletionStyle:
         """The style these examples were written in."""
         stop = self.completions.ending
+        if not _sendable(stop):
+            stop = ""
         distinct = self.distinct or set()
         labels: tuple[str, ...] | None = None
         if len(distinct) >= 2 and self.count > MIN_EXAMPLES_PER_LABEL * len(distinct):
             labels = tuple(sorted(text[: len(text) - len(stop)] for text in distinct))
-            if not all(label.strip() for label in labels):
+            if not all(label.strip() and _sendable(label) for label in labels):
                 labels = None  # an empty answer is not a class one can show
-        return CompletionStyle(separator=self.prompts.ending, stop=stop, labels=labels)
+        separator = self.prompts.ending
+        return CompletionStyle(
+            separator=separator if _sendable(separator) else "",
+            stop=stop,
+            labels=labels,
+        )
+
+
+def _sendable(text: str) -> bool:
+    """JSON may escape a lone surrogate (`"\\ud800"`) that no UTF-8 request or stored report can
+    carry: such an ending cannot be appended to a query, so it is no separator, stop or label."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -284,7 +284,7 @@ class FindingCollector:
         finding.count += 1
         if len(finding.lines) < LINES_KEPT:
             finding.lines.append(line)
-            finding.details.append(detail)
+            finding.details.append(_encodable(detail))
 
     def add_count(self, code: str, count: int) -> None:
         """Record occurrences whose lines are no longer kept (past the first few)."""
@@ -300,7 +300,7 @@ class FindingCollector:
             finding = self._by_code[code] = Finding(KINDS[code])
         finding.count += 1
         if len(finding.details) < LINES_KEPT:
-            finding.details.append(detail)
+            finding.details.append(_encodable(detail))
 
     def add_lines(self, code: str, lines: list[int], count: int, detail: str = "") -> None:
         """Record `count` occurrences of which `lines` are the first few."""
@@ -333,3 +333,9 @@ class FindingCollector:
             self._by_code.values(),
             key=lambda f: (order[f.severity], f.lines[0] if f.lines else 0, f.code),
         )
+
+
+def _encodable(detail: str) -> str:
+    """A detail quotes the file, and JSON may escape a lone surrogate (`"\\ud800"`) that no
+    UTF-8 output can carry: it is shown as that escape, so every report can be sent and saved."""
+    return detail.encode("utf-8", "backslashreplace").decode("utf-8")

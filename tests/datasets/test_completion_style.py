@@ -138,6 +138,18 @@ def test_missing_separator_and_stop_are_recorded_empty(tmp_path: Path) -> None:
     assert {"missing_prompt_separator", "missing_stop_sequence"} <= codes(report)
 
 
+def test_an_ending_json_escapes_as_a_lone_surrogate_is_no_separator_stop_or_label(
+    tmp_path: Path,
+) -> None:
+    """`"\\ud800"` is valid JSON but no UTF-8 query or stored report can carry it."""
+    lines = reviews(24, ["good", "bad"], separator=" \ud800", stop="\ud800")
+    report = validate(jsonl_file(lines)(tmp_path))
+    assert report.completion_style == CompletionStyle("", "", None)
+    orjson.dumps(report.to_dict())
+    lines = reviews(24, ["good\ud800", "bad"])
+    assert style_of(tmp_path, lines) == CompletionStyle(CLASSIFIER_SEPARATOR, "\n", None)
+
+
 @pytest.mark.parametrize(
     "lines",
     [

@@ -134,6 +134,7 @@ _ASSISTANT = {"role": "assistant", "content": "ok"}
     values=[{"messages": [{"role": "user", "content": "\ud800", "name": {"n": -(2**63) - 1}}]}],
     as_array=False,
 )
+@example(values=[{"messages": [{"role": "\ud800"}]}], as_array=False)
 def test_arbitrary_json_examples_are_reported_never_raised(
     values: list[object], as_array: bool
 ) -> None:
