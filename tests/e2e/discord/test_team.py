@@ -214,6 +214,7 @@ def dm(
     dm_deployment.openai.script = FROZEN
     yield dm_deployment
     dm_deployment.discord.refuse_dms(ADMIN, refuse=False)
+    dm_deployment.discord.refuse_dms(BOB)
     failed = request.node.rep_call.failed if hasattr(request.node, "rep_call") else False
     if failed:
         print(dm_deployment.bot.log()[-20000:])
@@ -262,7 +263,37 @@ def test_without_an_admins_channel_each_admin_is_asked_by_dm_and_decides_there(
     assert decided is not None and not decided.components
     assert decided.embeds[0]["title"] == f"{job} approved"
     assert stays(lambda: refused_dms(dm, BOB) == refused_before + 1, 0.5), "Bob is asked once"
+    assert f"approval request for {job} not sent to admin {BOB}" in dm.bot.log()
     assert not [m for m in dm.discord.messages(thread) if m.components and job in str(m.embeds)]
+
+
+def test_a_rejection_in_one_admins_dm_shows_on_the_others_and_tells_the_requester(
+    dm: DiscordDeployment,
+):
+    dm.discord.refuse_dms(BOB, refuse=False)
+    thread, dataset = post_dataset(dm, chat_jsonl())
+    dm.discord.run_command(ALICE, GENERAL, "finetune start", dataset=dataset)
+    waiting = said_in(dm, thread, "waits for an admin's approval")
+    job = waiting.content.split(", ", 1)[1].split(" ", 1)[0]
+    adams, bobs = dm_request_for(dm, ADMIN, job), dm_request_for(dm, BOB, job)
+    before = job_creates(dm)
+
+    clicked = dm.discord.click(BOB, bobs.id, button_id(bobs, "Reject"))
+
+    assert shown_by(dm.discord.wait_for_callback(clicked.id)) == (
+        f"{job} rejected: Rejected by <@{BOB}>."
+    )
+    told = said_in(dm, thread, "Nothing was started or spent")
+    assert f"<@{ALICE}>, {job} was rejected by <@{BOB}>" in told.content
+    other = dm.discord.wait_for(
+        lambda: (m := dm.discord.message(adams.id)) is not None and not m.components and m,
+        TIMEOUT,
+    )
+    assert other.embeds[0]["title"] == f"{job} rejected"
+    assert other.embeds[0]["description"] == f"Rejected by <@{BOB}>."
+    dm.discord.wait_for(lambda: "was rejected" in message_text(dm, waiting.id), TIMEOUT)
+    assert stays(lambda: job_creates(dm) == before, 1.0)
+    assert job_row(dm, job).status == "rejected"
 
 
 def test_with_no_admin_reachable_the_request_is_the_waiting_message_in_the_thread(
