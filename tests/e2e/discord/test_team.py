@@ -188,12 +188,16 @@ def test_a_rejection_tells_the_requester_and_starts_nothing(d: DiscordDeployment
 
 # --- without an admins' channel: each listed admin's DMs, else the thread -------------------------
 
+NOBODY = 900000000000009999
+"""A user id Discord does not know (10013)."""
 DM_SETTINGS = {
     "TUNEBOT_POLL_SECONDS": "1",
     "TUNEBOT_APPROVAL_USD": "0",
-    "TUNEBOT_ADMINS": f"{ADMIN},{BOB}",
+    "TUNEBOT_ADMINS": f"{ADMIN},{BOB},{NOBODY},U024BE7LH",
 }
-"""Every job waits; Adam and Bob are tunebot's admins, and Bob takes no DMs."""
+"""Every job waits; Adam and Bob are tunebot's admins, and Bob takes no DMs. The list also holds
+an id nobody has and a Slack user's id (one list serves both front ends): neither stops the
+request."""
 MESSAGES = "POST /channels/{channel_id}/messages"
 
 
@@ -263,7 +267,9 @@ def test_without_an_admins_channel_each_admin_is_asked_by_dm_and_decides_there(
     assert decided is not None and not decided.components
     assert decided.embeds[0]["title"] == f"{job} approved"
     assert stays(lambda: refused_dms(dm, BOB) == refused_before + 1, 0.5), "Bob is asked once"
-    assert f"approval request for {job} not sent to admin {BOB}" in dm.bot.log()
+    log = dm.bot.log()
+    assert f"approval request for {job} not sent to admin {BOB}" in log
+    assert f"approval request for {job} not sent to admin {NOBODY}" in log
     assert not [m for m in dm.discord.messages(thread) if m.components and job in str(m.embeds)]
 
 
