@@ -169,7 +169,10 @@ class Settings(BaseSettings):
     )
     discord_admin_channel: str | None = Field(
         default=None,
-        description="Discord channel id where approval requests go (else the requester's thread).",
+        description=(
+            "Discord channel id where approval requests go (else each TUNEBOT_ADMINS person's "
+            "DMs, else the requester's thread)."
+        ),
     )
     openai_api_key: str | None = None
     openai_base_url: str | None = None

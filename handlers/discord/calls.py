@@ -20,16 +20,23 @@ TOKEN_MARGIN_S = 30
 """An interaction token older than 14½ minutes is not tried: the answer goes to the channel."""
 
 
-async def channel(
-    client: discord.Client, channel_id: int | str
-) -> discord.TextChannel | discord.Thread:
-    """A text channel or thread by id, from the cache or else from the API."""
+Place = discord.TextChannel | discord.Thread | discord.DMChannel
+
+
+async def channel(client: discord.Client, channel_id: int | str) -> Place:
+    """A text channel, thread or DM by id, from the cache or else from the API."""
     found = client.get_channel(int(channel_id))
     if found is None:
         found = await client.fetch_channel(int(channel_id))
-    if not isinstance(found, discord.TextChannel | discord.Thread):
-        raise TypeError(f"channel {channel_id} is not a text channel or thread")
+    if not isinstance(found, Place):
+        raise TypeError(f"channel {channel_id} is not a text channel, thread or DM")
     return found
+
+
+async def open_dm(client: discord.Client, user_id: int | str) -> discord.DMChannel:
+    """The bot's DM channel with a person: Discord keeps one per pair, so this is the same
+    channel every time (whether they take DMs shows only when something is sent)."""
+    return await client.create_dm(discord.Object(int(user_id)))
 
 
 async def send(client: discord.Client, channel_id: int | str, **kwargs: Any) -> discord.Message:

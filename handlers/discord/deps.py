@@ -55,7 +55,8 @@ class DiscordDeps:
     bindings: BindingStore
     """Which model answers where: talking uses it, and `/finetune status` shows it."""
     admin_channel: int | None = None
-    """Where approval requests go; None: the requester's thread, where an admin can click."""
+    """Where approval requests go; None: each TUNEBOT_ADMINS person's DMs, else the requester's
+    thread, where an admin can click."""
     guild_ids: tuple[int, ...] = ()
     """Guilds to register the commands in at once; empty: globally."""
     command: str = "/finetune"

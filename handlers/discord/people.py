@@ -17,7 +17,11 @@ from finetuning.team import Person
 
 
 def person_of(interaction: discord.Interaction) -> Person:
+    """Outside a guild (a click in a DM) nobody has roles or a guild's standing: only the
+    TUNEBOT_ADMINS ids the policy lists can be admins there."""
     user = interaction.user
+    if interaction.guild_id is None:
+        return Person(str(user.id))
     roles = frozenset(
         str(role.id)
         for role in getattr(user, "roles", ())

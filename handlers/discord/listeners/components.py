@@ -6,7 +6,9 @@
   anyone may upload the file);
 - **Approve** / **Reject** take the decision in the database within the acknowledgement (one
   conditional UPDATE, so two admins clicking at once decide once), writing the follow-up task in
-  the same transaction, and edit the request message.
+  the same transaction, and edit the request message. A click in an admin's DMs has no guild:
+  the button names the workspace, and only TUNEBOT_ADMINS ids count as admins there
+  (`people.person_of`).
 """
 
 from __future__ import annotations
@@ -45,6 +47,14 @@ def _refusal(deps: DiscordDeps, interaction: discord.Interaction, action: Action
     return policy_refusal(deps.policy, action, person_of(interaction), channel)
 
 
+def _decided_in(interaction: discord.Interaction, button: TunebotButton) -> str | None:
+    """The workspace a decision is about: the click's guild, or in an admin's DMs (no guild)
+    the one the button names; None for an old button clicked in a DM, which names none."""
+    if interaction.guild_id is not None:
+        return workspace_of(interaction)
+    return button.workspace
+
+
 def register(client: TunebotClient, deps: DiscordDeps) -> None:
     client.add_dynamic_items(TunebotButton)
 
@@ -69,9 +79,16 @@ def register(client: TunebotClient, deps: DiscordDeps) -> None:
         if refusal is not None:
             await interaction.response.send_message(refusal, ephemeral=True)
             return
+        workspace = _decided_in(interaction, button)
+        if workspace is None:
+            await interaction.response.send_message(
+                "This request does not say which server it is from: decide in the server.",
+                ephemeral=True,
+            )
+            return
         decision = Decision.APPROVED if button.action == "approve" else Decision.REJECTED
-        workspace = workspace_of(interaction)
         by = str(interaction.user.id)
+        clicked = str(interaction.message.id) if interaction.message is not None else None
         started: list[Callable[[], None]] = []
 
         def then(session: Session, job: JobRecord) -> None:
@@ -86,6 +103,7 @@ def register(client: TunebotClient, deps: DiscordDeps) -> None:
                         decision=decision,
                         by=by,
                         waiting=job.status_message_ts,
+                        clicked=clicked,
                     ),
                 )
             )

@@ -23,9 +23,14 @@ does; `use` and `compare` act on a job (its id) whose model they bind or compare
 
 class TunebotButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"tunebot:(?P<action>start|fix|approve|reject|use|compare):(?P<target>[0-9]+)",
+    template=(
+        r"tunebot:(?P<action>start|fix|approve|reject|use|compare):(?P<target>[0-9]+)"
+        r"(?::(?P<workspace>discord:[0-9]+))?"
+    ),
 ):
-    """One of tunebot's buttons: an action and the dataset or job id it acts on."""
+    """One of tunebot's buttons: an action, the dataset or job id it acts on and, on a button
+    that may be clicked outside its server (an approval request in an admin's DMs), the
+    workspace: a click in a DM carries no guild to read it from."""
 
     LABELS: ClassVar[dict[str, tuple[str, discord.ButtonStyle]]] = {
         "start": ("Start fine-tune", discord.ButtonStyle.primary),
@@ -36,13 +41,13 @@ class TunebotButton(
         "compare": ("Compare with base", discord.ButtonStyle.secondary),
     }
 
-    def __init__(self, action: str, target: int) -> None:
+    def __init__(self, action: str, target: int, workspace: str | None = None) -> None:
         label, style = self.LABELS[action]
-        super().__init__(
-            discord.ui.Button(label=label, style=style, custom_id=f"tunebot:{action}:{target}")
-        )
+        custom_id = f"tunebot:{action}:{target}" + (f":{workspace}" if workspace else "")
+        super().__init__(discord.ui.Button(label=label, style=style, custom_id=custom_id))
         self.action = action
         self.target = target
+        self.workspace = workspace
 
     @classmethod
     async def from_custom_id(
@@ -52,7 +57,7 @@ class TunebotButton(
         match: re.Match[str],
         /,
     ) -> TunebotButton:
-        return cls(match["action"], int(match["target"]))
+        return cls(match["action"], int(match["target"]), match["workspace"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
         handler = ON_CLICK.get(self.action)
@@ -60,11 +65,12 @@ class TunebotButton(
             await handler(interaction, self)
 
 
-def buttons(*items: tuple[str, int]) -> discord.ui.View:
-    """A view (no timeout) holding tunebot buttons, e.g. `buttons(("start", 7), ("fix", 7))`."""
+def buttons(*items: tuple[str, int], workspace: str | None = None) -> discord.ui.View:
+    """A view (no timeout) holding tunebot buttons, e.g. `buttons(("start", 7), ("fix", 7))`;
+    with `workspace`, each button names it (see `TunebotButton`)."""
     view = discord.ui.View(timeout=None)
     for action, target in items:
-        view.add_item(TunebotButton(action, target))
+        view.add_item(TunebotButton(action, target, workspace))
     return view
 
 

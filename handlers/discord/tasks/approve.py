@@ -15,21 +15,31 @@ from finetuning.team.approvals import Decision
 from handlers.discord import calls
 from handlers.discord.deps import DiscordDeps
 from handlers.discord.render.jobs import failed_to_start_embed, job_started_embed, mention
-from handlers.discord.tasks.start import where_of
+from handlers.discord.render.team import decision_embed
+from handlers.discord.tasks.ask_admins import show_decision
+from handlers.discord.tasks.where import where_of
 
 PEOPLE = discord.AllowedMentions(users=True, everyone=False, roles=False)
 
 
 def decision_payload(
-    *, workspace: str, job_id: int, decision: Decision, by: str, waiting: str | None
+    *,
+    workspace: str,
+    job_id: int,
+    decision: Decision,
+    by: str,
+    waiting: str | None,
+    clicked: str | None = None,
 ) -> dict[str, Any]:
-    """`waiting`: the requester's waiting message, the job's message when the admin clicked."""
+    """`waiting`: the requester's waiting message, the job's message when the admin clicked;
+    `clicked`: the request clicked, which the click's answer already shows the decision on."""
     return {
         "workspace": workspace,
         "job_id": job_id,
         "decision": decision.value,
         "by": by,
         "waiting": waiting,
+        "clicked": clicked,
     }
 
 
@@ -39,6 +49,7 @@ def run_decision(deps: DiscordDeps, payload: dict[str, Any]) -> None:
     by = mention(payload["by"])
     job = deps.jobs.get(payload["workspace"], f"job-{job_id}")
     where = where_of(job, payload)
+    _show_on_requests(deps, job, payload)
     if decision is not Decision.APPROVED:
         _edit_waiting(deps, job, payload, f"⛔ {job.short_id} was rejected by {by}.")
         if where is not None:
@@ -79,3 +90,12 @@ def _edit_waiting(deps: DiscordDeps, job: JobRecord, payload: dict[str, Any], te
     if waiting is None or where is None or waiting in requests:
         return
     deps.bridge.call(lambda c: calls.edit(c, where, waiting, content=text))
+
+
+def _show_on_requests(deps: DiscordDeps, job: JobRecord, payload: dict[str, Any]) -> None:
+    """Every request message but the one clicked (the click's answer showed it there) shows
+    the decision instead of its buttons: the other admins' DMs, in particular."""
+    embed = decision_embed(job, Decision(payload["decision"]), payload["by"])
+    for request in deps.approvals.requests(job.id):
+        if request.ts != payload.get("clicked"):
+            show_decision(deps, request, embed)

@@ -17,13 +17,10 @@ from finetuning.team import Action
 from handlers.discord import calls
 from handlers.discord.deps import DiscordDeps
 from handlers.discord.people import person_from
-from handlers.discord.render.jobs import failed_to_start_embed, job_started_embed, mention
-from handlers.discord.render.team import approval_request_embed
-from handlers.discord.render.views import buttons
+from handlers.discord.render.jobs import failed_to_start_embed, job_started_embed
 from handlers.discord.tasks.answers import refused, tell
-
-NOBODY = discord.AllowedMentions.none()
-"""The waiting message names the requester without pinging them: they just asked."""
+from handlers.discord.tasks.ask_admins import request_approval
+from handlers.discord.tasks.where import where_of
 
 
 def start_payload(
@@ -81,24 +78,18 @@ def run_start(deps: DiscordDeps, payload: dict[str, Any]) -> None:
         )
         return
     job = outcome.job
-    if job.status_message_ts is not None:
-        return  # announced by an earlier run of this task
     if job.status == "awaiting_approval":
+        # Each of its messages is posted once, so a run cut short (an admin's DMs half sent)
+        # finishes asking on the retry.
         request_approval(deps, job, payload)
         return
+    if job.status_message_ts is not None:
+        return  # announced by an earlier run of this task
     if job.status == "failed":
         embed = failed_to_start_embed(job.error_message or "refused", None)
     else:
         embed = job_started_embed(job, deps.command)
     _announce(deps, job, payload, embed)
-
-
-def where_of(job: JobRecord | None, payload: dict[str, Any]) -> str | None:
-    """Where a job's messages go: its dataset's thread, else the channel it was asked in."""
-    if job is not None and (job.thread_ts or job.channel_id):
-        return job.thread_ts or job.channel_id
-    found = payload.get("thread") or payload.get("channel")
-    return str(found) if found else None
 
 
 def _announce(
@@ -116,39 +107,3 @@ def _announce(
     link = posted.jump_url
     short = job.short_id if job is not None else "the job"
     tell(deps, payload, f"{embed.title or short}: {link}")
-
-
-def request_approval(deps: DiscordDeps, job: JobRecord, payload: dict[str, Any]) -> None:
-    """Tell the requester the job waits, then ask the admins (in DISCORD_ADMIN_CHANNEL, else in
-    the requester's thread, where an admin can click): each message once, on a retry too.
-
-    The order makes the quickest click safe. A click acts on what the database holds then: the
-    decision task announces the start unless the job's message is already something other than
-    the waiting message or a request. So the waiting message is recorded before any button
-    exists; in the thread, the request is that message, its buttons added only once recorded.
-    """
-    where = where_of(job, payload)
-    target = str(deps.admin_channel) if deps.admin_channel else where
-    asked = {request.channel for request in deps.approvals.requests(job.id)}
-    embed = approval_request_embed(job, deps.approvals.threshold_usd)
-    view = buttons(("approve", job.id), ("reject", job.id))
-    waiting_id = job.status_message_ts
-    if where is not None and waiting_id is None:
-        text = f"✋ {mention(job.started_by)}, {job.short_id} waits for an admin's approval" + (
-            f" in <#{deps.admin_channel}>." if deps.admin_channel else "."
-        )
-        extra: dict[str, Any] = {"embed": embed} if target == where else {}
-        waiting = deps.bridge.call(
-            lambda c: calls.send(c, where, content=text, allowed_mentions=NOBODY, **extra)
-        )
-        waiting_id = str(waiting.id)
-        deps.jobs.mark_announced(job.id, waiting_id)
-    if target is not None and target not in asked:
-        if target == where and waiting_id is not None:
-            deps.approvals.record_request(job.id, target, waiting_id)
-            message = waiting_id
-            deps.bridge.call(lambda c: calls.edit(c, target, message, view=view))
-        else:
-            posted = deps.bridge.call(lambda c: calls.send(c, target, embed=embed, view=view))
-            deps.approvals.record_request(job.id, target, str(posted.id))
-    tell(deps, payload, f"✋ {job.short_id} waits for an admin's approval.")

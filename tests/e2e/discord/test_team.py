@@ -2,7 +2,8 @@
 
 A deployment of this module's own per database: only the Fine-tuners role may start, cancel and
 delete; a job estimated over $0.50 waits for an admin (the Admins role, or the owner), whose
-requests go to #random. The last test has a deployment of its own, without an admins' channel.
+requests go to #random. The last tests share a second deployment without an admins' channel,
+where Adam and Bob are TUNEBOT_ADMINS and Bob takes no DMs.
 """
 
 from __future__ import annotations
@@ -185,29 +186,145 @@ def test_a_rejection_tells_the_requester_and_starts_nothing(d: DiscordDeployment
     assert job_row(d, job).status == "rejected"
 
 
-@pytest.mark.discord_env({"TUNEBOT_APPROVAL_USD": "0"})
-def test_without_an_admins_channel_the_request_is_the_waiting_message_in_the_thread(
-    discord_bot: DiscordDeployment,
+# --- without an admins' channel: each listed admin's DMs, else the thread -------------------------
+
+NOBODY = 900000000000009999
+"""A user id Discord does not know (10013)."""
+DM_SETTINGS = {
+    "TUNEBOT_POLL_SECONDS": "1",
+    "TUNEBOT_APPROVAL_USD": "0",
+    "TUNEBOT_ADMINS": f"{ADMIN},{BOB},{NOBODY},U024BE7LH",
+}
+"""Every job waits; Adam and Bob are tunebot's admins, and Bob takes no DMs. The list also holds
+an id nobody has and a Slack user's id (one list serves both front ends): neither stops the
+request."""
+MESSAGES = "POST /channels/{channel_id}/messages"
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def dm_deployment(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DiscordDeployment]:
+    data_dir = tmp_path_factory.mktemp(f"dteam-dm-{request.param}")
+    with discord_deployment_with(request.param, data_dir, DM_SETTINGS) as found:
+        found.discord.refuse_dms(BOB)
+        yield found
+
+
+@pytest.fixture
+def dm(
+    dm_deployment: DiscordDeployment, request: pytest.FixtureRequest
+) -> Iterator[DiscordDeployment]:
+    dm_deployment.openai.script = FROZEN
+    yield dm_deployment
+    dm_deployment.discord.refuse_dms(ADMIN, refuse=False)
+    dm_deployment.discord.refuse_dms(BOB)
+    failed = request.node.rep_call.failed if hasattr(request.node, "rep_call") else False
+    if failed:
+        print(dm_deployment.bot.log()[-20000:])
+
+
+def refused_dms(d: DiscordDeployment, user: int) -> int:
+    """How many of the bot's messages to `user`'s DMs Discord refused (50007)."""
+    channel = d.discord.dm_channel(user)
+    if channel is None:
+        return 0
+    path = f"/channels/{channel.id}/messages"
+    return sum(1 for c in d.discord.calls_to(MESSAGES) if c.path.endswith(path) and c.status == 403)
+
+
+def dm_request_for(d: DiscordDeployment, admin: int, job: str) -> Message:
+    channel = d.discord.wait_for(lambda: d.discord.dm_channel(admin), TIMEOUT)
+    return request_for(d, job, channel.id)
+
+
+def test_without_an_admins_channel_each_admin_is_asked_by_dm_and_decides_there(
+    dm: DiscordDeployment,
 ):
-    d = discord_bot
-    d.openai.script = FROZEN
-    thread, dataset = post_dataset(d, chat_jsonl())
-    d.discord.run_command(ALICE, GENERAL, "finetune start", dataset=dataset)
-    request = d.discord.wait_for(
+    refused_before = refused_dms(dm, BOB)
+    thread, dataset = post_dataset(dm, chat_jsonl())
+    dm.discord.run_command(ALICE, GENERAL, "finetune start", dataset=dataset)
+    waiting = said_in(dm, thread, "waits for an admin's approval")
+    job = waiting.content.split(", ", 1)[1].split(" ", 1)[0]
+    assert "by direct message" in waiting.content and not waiting.components
+    request = dm_request_for(dm, ADMIN, job)
+    assert request.guild_id is None and f"<@{ALICE}>" in request.embeds[0]["description"]
+    assert {button_id(request, "Approve"), button_id(request, "Reject")}
+    dm.discord.wait_for(lambda: refused_dms(dm, BOB) == refused_before + 1, TIMEOUT)
+    before = job_creates(dm)
+
+    clicked = dm.discord.click(ADMIN, request.id, button_id(request, "Approve"))
+
+    assert shown_by(dm.discord.wait_for_callback(clicked.id)) == (
+        f"{job} approved: Approved by <@{ADMIN}>."
+    )
+    told = said_in(dm, thread, f"{job} was approved by <@{ADMIN}>")
+    assert f"<@{ALICE}>" in told.content and told.embeds[0]["title"].endswith("started")
+    assert stays(lambda: job_creates(dm) == before + 1, 1.5)
+    assert job_row(dm, job).approved_by == str(ADMIN)
+    dm.discord.wait_for(lambda: "was approved" in message_text(dm, waiting.id), TIMEOUT)
+    decided = dm.discord.message(request.id)
+    assert decided is not None and not decided.components
+    assert decided.embeds[0]["title"] == f"{job} approved"
+    assert stays(lambda: refused_dms(dm, BOB) == refused_before + 1, 0.5), "Bob is asked once"
+    log = dm.bot.log()
+    assert f"approval request for {job} not sent to admin {BOB}" in log
+    assert f"approval request for {job} not sent to admin {NOBODY}" in log
+    assert not [m for m in dm.discord.messages(thread) if m.components and job in str(m.embeds)]
+
+
+def test_a_rejection_in_one_admins_dm_shows_on_the_others_and_tells_the_requester(
+    dm: DiscordDeployment,
+):
+    dm.discord.refuse_dms(BOB, refuse=False)
+    thread, dataset = post_dataset(dm, chat_jsonl())
+    dm.discord.run_command(ALICE, GENERAL, "finetune start", dataset=dataset)
+    waiting = said_in(dm, thread, "waits for an admin's approval")
+    job = waiting.content.split(", ", 1)[1].split(" ", 1)[0]
+    adams, bobs = dm_request_for(dm, ADMIN, job), dm_request_for(dm, BOB, job)
+    before = job_creates(dm)
+
+    clicked = dm.discord.click(BOB, bobs.id, button_id(bobs, "Reject"))
+
+    assert shown_by(dm.discord.wait_for_callback(clicked.id)) == (
+        f"{job} rejected: Rejected by <@{BOB}>."
+    )
+    told = said_in(dm, thread, "Nothing was started or spent")
+    assert f"<@{ALICE}>, {job} was rejected by <@{BOB}>" in told.content
+    other = dm.discord.wait_for(
+        lambda: (m := dm.discord.message(adams.id)) is not None and not m.components and m,
+        TIMEOUT,
+    )
+    assert other.embeds[0]["title"] == f"{job} rejected"
+    assert other.embeds[0]["description"] == f"Rejected by <@{BOB}>."
+    dm.discord.wait_for(lambda: "was rejected" in message_text(dm, waiting.id), TIMEOUT)
+    assert stays(lambda: job_creates(dm) == before, 1.0)
+    assert job_row(dm, job).status == "rejected"
+
+
+def test_with_no_admin_reachable_the_request_is_the_waiting_message_in_the_thread(
+    dm: DiscordDeployment,
+):
+    dm.discord.refuse_dms(ADMIN)
+    thread, dataset = post_dataset(dm, chat_jsonl())
+    dm.discord.run_command(ALICE, GENERAL, "finetune start", dataset=dataset)
+    request = dm.discord.wait_for(
         lambda: next(
-            (m for m in d.discord.bot_messages(thread) if "Approve" in str(m.components)), None
+            (m for m in dm.discord.bot_messages(thread) if "Approve" in str(m.components)), None
         ),
         TIMEOUT,
     )
     assert "waits for an admin's approval" in request.content
+    assert "direct message" not in request.content, "nobody was asked directly"
     job = request.content.split(", ", 1)[1].split(" ", 1)[0]
+    before = job_creates(dm)
 
-    d.discord.click(ADMIN, request.id, button_id(request, "Approve"))
+    dm.discord.click(ADMIN, request.id, button_id(request, "Approve"))
 
-    told = said_in(d, thread, f"{job} was approved by <@{ADMIN}>")
+    told = said_in(dm, thread, f"{job} was approved by <@{ADMIN}>")
     assert told.embeds[0]["title"].endswith("started")
-    assert stays(lambda: job_creates(d) == 1, 1.0)
-    decided = d.discord.message(request.id)
+    assert stays(lambda: job_creates(dm) == before + 1, 1.0)
+    decided = dm.discord.message(request.id)
     assert decided is not None and not decided.components
     assert decided.embeds[0]["title"] == f"{job} approved"
     assert "waits" not in decided.content, "the decision replaces the waiting words"

@@ -14,11 +14,13 @@ once). For download rules, an attachment can be served other than as a file (a r
 HTML page, a URL on a foreign host: a second port that records who asked).
 
 Not emulated, or simplified: channel permission overwrites (permissions are guild-level, from
-roles); DMs and group DMs; presences, voice, stage, polls, stickers, reactions beyond the bot's
-own; the `etf` encoding and IDENTIFY payload compression; sharding (one shard); the identify
-and per-connection send limits; Cloudflare bans; the exact close code Discord uses when a
-client stops heartbeating (4009 here, documented in gateway.py); message search; audit logs;
-webhooks other than interaction webhooks; slash-command permission v2 overrides; locales.
+roles); group DMs, and people writing to the bot in a DM (the bot's DMs, their buttons and
+Discord's 50007 for a person who takes no DMs are emulated); presences, voice, stage, polls,
+stickers, reactions beyond the bot's own; the `etf` encoding and IDENTIFY payload compression;
+sharding (one shard); the identify and per-connection send limits; Cloudflare bans; the exact close
+code Discord uses when a client stops heartbeating (4009 here, documented in gateway.py); message
+search; audit logs; webhooks other than interaction webhooks; slash-command permission v2
+overrides; locales.
 """
 
 from tests.emulators.discord.emulator import DiscordEmulator

@@ -141,15 +141,21 @@ class GuildActor:
         self, kind: int, user: int, channel: int, data: JsonDict, message_id: int | None = None
     ) -> Interaction:
         world = self._world
-        world.channel(channel, for_bot=False)
-        world.member(user)
+        place = world.channel(channel, for_bot=False)
+        if place.is_dm:
+            # Only the person the bot talks to is in a DM; their interactions carry no guild.
+            if place.recipient_id != user:
+                raise LookupError(f"{user} is not in the DM channel {channel}")
+            world.user(user)
+        else:
+            world.member(user)
         return Interaction(
             world.ids.next(),
             new_token(),
             kind,
             user,
             channel,
-            world.guild_id,
+            place.guild_id,
             data,
             message_id=message_id,
         )
@@ -200,6 +206,9 @@ class GuildActor:
         message = world.messages.get(message_id)
         if message is None or message.deleted or message.ephemeral_to not in (None, user):
             raise LookupError(f"message {message_id} is not visible to {user}")
+        channel = world.channels[message.channel_id]
+        if channel.is_dm and channel.recipient_id != user:
+            raise LookupError(f"message {message_id} is in a DM {user} is not part of")
         component = find_component(message.components, custom_id)
         if component is None or component.get("type") != kind:
             raise LookupError(f"no component {custom_id!r} of type {kind} on message {message_id}")
@@ -208,7 +217,8 @@ class GuildActor:
         return message, component
 
     def click(self, user: int, message_id: int, custom_id: str) -> Interaction:
-        """A person clicks a button the bot posted (LookupError if there is no such button)."""
+        """A person clicks a button the bot posted, in the guild or in their DM with the bot
+        (LookupError if there is no such button, or the message is not theirs to see)."""
         with self._world.lock:
             message, _ = self._component(user, message_id, custom_id, BUTTON)
             data = {"custom_id": custom_id, "component_type": BUTTON}

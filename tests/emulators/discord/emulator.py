@@ -189,6 +189,13 @@ class DiscordEmulator(GuildActor):
             self._world.member(user).role_ids = list(role_ids)
             self._world.notify()
 
+    def refuse_dms(self, user: int, refuse: bool = True) -> None:
+        """A person turns direct messages from server members off (or on again): the bot's
+        messages to their DM fail with 50007 from then on."""
+        with self._world.lock:
+            self._world.user(user).accepts_dms = not refuse
+            self._world.notify()
+
     def add_channel(self, channel: Channel) -> None:
         with self._world.lock:
             self._world.channels[channel.id] = channel
@@ -277,6 +284,12 @@ class DiscordEmulator(GuildActor):
 
     def channel(self, channel_id: int) -> Channel | None:
         return self._copy(self._world.channels.get(channel_id))
+
+    def dm_channel(self, user: int) -> Channel | None:
+        """The DM channel the bot opened with a person, if it did."""
+        with self._world.lock:
+            found = self._world.dm_channels.get(user)
+            return copy.deepcopy(self._world.channels[found]) if found is not None else None
 
     def threads(self, parent: int) -> list[Channel]:
         with self._world.lock:

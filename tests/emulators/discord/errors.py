@@ -83,6 +83,12 @@ def cannot_edit_others() -> DiscordError:
     return DiscordError(403, 50005, "Cannot edit a message authored by another user")
 
 
+def cannot_message_user() -> DiscordError:
+    """A DM to someone who turned off DMs from server members, blocked the bot, or shares no
+    server with it."""
+    return DiscordError(403, 50007, "Cannot send messages to this user")
+
+
 def empty_message() -> DiscordError:
     return DiscordError(400, 50006, "Cannot send an empty message")
 

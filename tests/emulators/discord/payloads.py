@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from tests.emulators.discord import seed
 from tests.emulators.discord.records import (
     Attachment,
     Command,
@@ -20,6 +21,7 @@ from tests.emulators.discord.render import (
     render_channel,
     render_member,
     render_message,
+    render_user,
 )
 from tests.emulators.discord.world import World
 
@@ -36,6 +38,16 @@ STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER, ATTACHMENT =
     11,
 )
 ATTACHMENT_SIZE_LIMIT = 25 * 1024 * 1024
+BOT_DM = 1  # interaction context types: 0 GUILD, 1 BOT_DM, 2 PRIVATE_CHANNEL
+DM_APP_PERMISSIONS = (
+    seed.VIEW_CHANNEL
+    | seed.SEND_MESSAGES
+    | seed.EMBED_LINKS
+    | seed.ATTACH_FILES
+    | seed.READ_MESSAGE_HISTORY
+    | seed.ADD_REACTIONS
+)
+"""What an app may do in a DM (no guild roles apply there)."""
 
 
 def new_token() -> str:
@@ -149,6 +161,8 @@ def _resolve(
 def interaction_payload(world: World, interaction: Interaction) -> JsonDict:
     """The INTERACTION_CREATE `d` for a stored interaction."""
     channel = world.channels[interaction.channel_id]
+    if channel.is_dm:
+        return _dm_interaction_payload(world, interaction)
     member = render_member(world, interaction.user_id)
     member["permissions"] = str(world.permissions(interaction.user_id))
     payload: JsonDict = {
@@ -172,6 +186,33 @@ def interaction_payload(world: World, interaction: Interaction) -> JsonDict:
         "entitlements": [],
         "authorizing_integration_owners": {"0": str(world.guild_id)},
         "context": 0,
+        "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
+    }
+    if interaction.message_id is not None:
+        payload["message"] = render_message(world, world.messages[interaction.message_id])
+    return payload
+
+
+def _dm_interaction_payload(world: World, interaction: Interaction) -> JsonDict:
+    """An interaction in the bot's DM with a person: `user` instead of `member`, no guild,
+    the channel as a DM (type 1) and context 1 (BOT_DM). A guild-installed app is authorised
+    there by its install, named "0" (no guild) in `authorizing_integration_owners`."""
+    channel = world.channels[interaction.channel_id]
+    payload: JsonDict = {
+        "id": str(interaction.id),
+        "application_id": str(world.application_id),
+        "type": interaction.type,
+        "data": interaction.data,
+        "channel_id": str(channel.id),
+        "channel": render_channel(world, channel),
+        "user": render_user(world, interaction.user_id),
+        "token": interaction.token,
+        "version": 1,
+        "app_permissions": str(DM_APP_PERMISSIONS),
+        "locale": "en-US",
+        "entitlements": [],
+        "authorizing_integration_owners": {"0": "0"},
+        "context": BOT_DM,
         "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
     }
     if interaction.message_id is not None:

@@ -52,6 +52,9 @@ class User:
     username: str
     global_name: str | None = None
     bot: bool = False
+    # False: the person turned off direct messages from server members (or blocked the bot);
+    # the bot's messages to them fail with 50007, as do those to someone sharing no server.
+    accepts_dms: bool = True
 
     def render(self) -> JsonDict:
         return {
@@ -106,7 +109,7 @@ class Member:
 @dataclass
 class Channel:
     id: int
-    guild_id: int
+    guild_id: int | None  # None: a DM, which belongs to no guild
     name: str
     type: int = GUILD_TEXT
     position: int = 0
@@ -123,10 +126,16 @@ class Channel:
     created: float = field(default_factory=time.time)
     last_message_id: int | None = None
     message_count: int = 0
+    # DMs only: the person the bot talks to there.
+    recipient_id: int | None = None
 
     @property
     def is_thread(self) -> bool:
         return self.type in THREAD_TYPES
+
+    @property
+    def is_dm(self) -> bool:
+        return self.type == DM
 
 
 @dataclass

@@ -43,6 +43,15 @@ def render_member(world: World, user_id: int, *, with_user: bool = True) -> Json
 
 
 def render_channel(world: World, channel: Channel) -> JsonDict:
+    if channel.is_dm:
+        assert channel.recipient_id is not None
+        return {
+            "id": str(channel.id),
+            "type": channel.type,
+            "last_message_id": str(channel.last_message_id) if channel.last_message_id else None,
+            "flags": 0,
+            "recipients": [render_user(world, channel.recipient_id)],
+        }
     body: JsonDict = {
         "id": str(channel.id),
         "type": channel.type,
@@ -223,7 +232,7 @@ def render_guild(world: World, *, full: bool, all_members: bool = False) -> Json
         "max_members": 500000,
     }
     if full:
-        visible = [c for c in world.channels.values() if world.bot_can_view(c)]
+        visible = [c for c in world.channels.values() if world.bot_can_view(c) and not c.is_dm]
         body.update(
             {
                 "joined_at": "2024-01-01T00:00:00+00:00",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from tests.emulators.discord import errors
 from tests.emulators.discord.records import JsonDict
 from tests.emulators.discord.render import render_channel, render_guild, render_member
-from tests.emulators.discord.rest import ApiRequest, Reply, Route
+from tests.emulators.discord.rest import ApiRequest, Reply, Route, snowflake
 from tests.emulators.discord.world import World
 
 
@@ -21,6 +21,14 @@ def _me(world: World, request: ApiRequest) -> Reply:
 
 def _user(world: World, request: ApiRequest) -> Reply:
     return Reply(200, world.user(request.params["user_id"]).render())
+
+
+def _open_dm(world: World, request: ApiRequest) -> Reply:
+    """`POST /users/@me/channels {recipient_id}`: the DM channel with a person, new or the one
+    already open (whether the person takes DMs shows only when the bot posts there)."""
+    recipient = request.body().get("recipient_id")
+    user_id = snowflake(recipient, ("recipient_id",))
+    return Reply(200, render_channel(world, world.open_dm(user_id)))
 
 
 def application(world: World) -> JsonDict:
@@ -116,7 +124,7 @@ def _guild_channels(world: World, request: ApiRequest) -> Reply:
         [
             render_channel(world, c)
             for c in world.channels.values()
-            if not c.is_thread and world.bot_can_view(c)
+            if not c.is_thread and not c.is_dm and world.bot_can_view(c)
         ],
     )
 
@@ -148,6 +156,7 @@ def _members(world: World, request: ApiRequest) -> Reply:
 ROUTES = [
     Route("GET", "/users/@me", _me),
     Route("GET", "/users/@me/guilds", _my_guilds),
+    Route("POST", "/users/@me/channels", _open_dm),
     Route("GET", "/users/{user_id}", _user),
     Route("GET", "/oauth2/applications/@me", _application),
     Route("GET", "/applications/@me", _application),

@@ -61,6 +61,7 @@ def _create(world: World, request: ApiRequest) -> Reply:
     """A new message; with `enforce_nonce`, a nonce the bot used within `world.nonce_window`
     answers the message it created then, and creates nothing (no MESSAGE_CREATE either)."""
     channel = world.channel(request.params["channel_id"])
+    world.check_bot_may_message(channel)
     body = request.body()
     nonce = body.get("nonce")
     if nonce is not None and body.get("enforce_nonce") is True:
@@ -76,11 +77,9 @@ def _create(world: World, request: ApiRequest) -> Reply:
             body["message_reference"].get("message_id"), ("message_reference", "message_id")
         )
         world.message(channel, ref_id)  # 10008 when it is not in this channel
-        reference = {
-            "message_id": str(ref_id),
-            "channel_id": str(channel.id),
-            "guild_id": str(world.guild_id),
-        }
+        reference = {"message_id": str(ref_id), "channel_id": str(channel.id)}
+        if channel.guild_id is not None:
+            reference["guild_id"] = str(channel.guild_id)
         kind = REPLY
     message = Message(
         world.ids.next(),

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from tests.emulators.discord import errors, seed
 from tests.emulators.discord.records import (
+    DM,
     PUBLIC_THREAD,
     THREAD_CREATED,
     ApiCall,
@@ -82,6 +83,7 @@ class World:
         self.roles: dict[int, Role] = {r.id: r for r in seed.seed_roles()}
         self.members: dict[int, Member] = {m.user_id: m for m in seed.seed_members()}
         self.channels: dict[int, Channel] = {c.id: c for c in seed.seed_channels()}
+        self.dm_channels: dict[int, int] = {}  # a person's id to their DM channel with the bot
         self.messages: dict[int, Message] = {}
         self.channel_messages: dict[int, list[int]] = {}
         self.attachments: dict[int, Attachment] = {}
@@ -176,6 +178,28 @@ class World:
             value |= self.roles[role_id].permissions
         return seed.ALL_PERMISSIONS if value & seed.ADMINISTRATOR else value
 
+    def open_dm(self, user_id: int | str) -> Channel:
+        """The DM channel between the bot and a person: created on first use, the same one
+        after (Discord keeps one per pair). 10013 for nobody Discord knows."""
+        user = self.user(user_id)
+        known = self.dm_channels.get(user.id)
+        if known is not None:
+            return self.channels[known]
+        channel = Channel(self.ids.next(), None, "", type=DM, recipient_id=user.id)
+        self.channels[channel.id] = channel
+        self.dm_channels[user.id] = channel.id
+        self.notify()
+        return channel
+
+    def check_bot_may_message(self, channel: Channel) -> None:
+        """50007 for a DM whose person does not take them: DMs off or blocked, or no server
+        shared with the bot (not a member of its guild)."""
+        if not channel.is_dm or channel.recipient_id is None:
+            return
+        user = self.users[channel.recipient_id]
+        if not user.accepts_dms or user.id not in self.members:
+            raise errors.cannot_message_user()
+
     # -- changes -----------------------------------------------------------------------------
 
     def add_message(self, message: Message) -> Message:
@@ -224,6 +248,9 @@ class World:
         from tests.emulators.discord.render import render_message
 
         data = render_message(self, message, gateway=True, nonce=name == "MESSAGE_CREATE")
+        if self.channels[message.channel_id].is_dm:
+            # DMs come with DIRECT_MESSAGES, their content without MESSAGE_CONTENT.
+            return Event(name, data, DIRECT_MESSAGES, message.channel_id)
         guarded = message.author_id != self.bot_user_id and self.bot_user_id not in message.mentions
         return Event(name, data, GUILD_MESSAGES, message.channel_id, content_guarded=guarded)
 
