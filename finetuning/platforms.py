@@ -8,6 +8,7 @@ notices to the front end it came from without a column of its own.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, not_
@@ -35,6 +36,15 @@ def guild_of(workspace_id: str) -> int:
     if not workspace_id.startswith(DISCORD_PREFIX):
         raise ValueError(f"{workspace_id!r} is not a Discord workspace")
     return int(workspace_id.removeprefix(DISCORD_PREFIX))
+
+
+def people_on(platform: Platform, user_ids: Iterable[str]) -> list[str]:
+    """The ids among `user_ids` (in their order) that name people on `platform`: one process
+    serving both shares its settings' lists (TUNEBOT_ADMINS), and Discord's user ids are all
+    digits (snowflakes) while Slack's are not (`U…`, `W…`); asking a platform about the other's
+    ids only fails."""
+    wanted = platform is Platform.DISCORD
+    return list(dict.fromkeys(u for u in user_ids if (u.isascii() and u.isdigit()) is wanted))
 
 
 def on_platform(column: InstrumentedAttribute[str], platform: Platform) -> ColumnElement[bool]:

@@ -13,7 +13,7 @@ from finetuning.credentials import Accounts
 from finetuning.datasets.models import default_catalog
 from finetuning.follow.outbox import Outbox
 from finetuning.jobs import JobService
-from finetuning.platforms import Platform, discord_workspace, guild_of, platform_of
+from finetuning.platforms import Platform, discord_workspace, guild_of, people_on, platform_of
 from storage.models import Job, Notice
 from storage.types import utcnow
 from tests.fixtures.rows import dataset_row
@@ -74,3 +74,10 @@ def test_the_follower_queries_keep_one_platforms_jobs(
     assert ids(Platform.SLACK) == ([slack], [slack])
     assert ids(Platform.DISCORD) == ([discord], [discord])
     assert ids(None) == ([slack, discord], [slack, discord])
+
+
+def test_a_shared_admin_list_is_split_by_platform_in_its_given_order() -> None:
+    admins = ["U024BE7LH", "412345678901234567", "W012A3CDE", "112233445566778899", "U024BE7LH"]
+    assert people_on(Platform.SLACK, admins) == ["U024BE7LH", "W012A3CDE"]
+    assert people_on(Platform.DISCORD, admins) == ["412345678901234567", "112233445566778899"]
+    assert people_on(Platform.DISCORD, ["١٢٣"]) == [], "digits of other scripts are no snowflake"

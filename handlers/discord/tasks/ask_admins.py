@@ -15,6 +15,7 @@ from typing import Any
 import discord
 
 from finetuning.jobs import JobRecord
+from finetuning.platforms import Platform, people_on
 from finetuning.team.approvals import RequestMessage
 from handlers.discord import calls
 from handlers.discord.deps import DiscordDeps
@@ -42,7 +43,7 @@ def request_approval(deps: DiscordDeps, job: JobRecord, payload: dict[str, Any])
     """
     where = where_of(job, payload)
     recorded = deps.approvals.requests(job.id)
-    admins = [] if deps.admin_channel else discord_ids(deps.policy.admins)
+    admins = [] if deps.admin_channel else people_on(Platform.DISCORD, deps.policy.admins)
     embed = approval_request_embed(job, deps.approvals.threshold_usd)
     view = buttons(("approve", job.id), ("reject", job.id), workspace=job.workspace_id)
     waiting_id = job.status_message_ts
@@ -77,12 +78,6 @@ def request_approval(deps: DiscordDeps, job: JobRecord, payload: dict[str, Any])
         )
     _show_decision_taken_meanwhile(deps, job, posted)
     tell(deps, payload, f"✋ {job.short_id} waits for an admin's approval.")
-
-
-def discord_ids(people: frozenset[str]) -> list[str]:
-    """The Discord user ids among TUNEBOT_ADMINS, which one process serving Slack too shares
-    with Slack's user ids (`U…`): those have no DMs on Discord."""
-    return sorted(p for p in people if p.isascii() and p.isdigit())
 
 
 def _waiting_text(job: JobRecord, admin_channel: int | None, *, directly: bool) -> str:

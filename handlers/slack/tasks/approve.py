@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from finetuning.jobs import JobRecord
+from finetuning.platforms import Platform, people_on
 from finetuning.provider import ProviderError
 from finetuning.tasks import RetryLaterError
 from finetuning.team.approvals import Decision, RequestMessage
@@ -134,7 +135,7 @@ def _destinations(deps: SlackDeps, client: WebClient) -> list[str]:
     if deps.admin_channel:
         return [deps.admin_channel]
     found: list[str] = []
-    for user in deps.admins.configured:
+    for user in people_on(Platform.SLACK, deps.admins.configured):
         opened = client.conversations_open(users=user)
         found.append(str(opened["channel"]["id"]))
     return found
