@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.deployment import FAST_JOBS, Deployment, deployment_with, running_bot
-from tests.e2e.helpers import Stage
+from tests.e2e.helpers import Stage, call_failed
 from tests.e2e.process import (
     BOT_TOKEN,
     OPENAI_KEY,
@@ -69,7 +69,7 @@ def bot(
         try:
             yield process
         finally:
-            if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+            if call_failed(request):
                 print(process.log())
 
 
@@ -107,8 +107,7 @@ def stage(deployment: Deployment, request: pytest.FixtureRequest) -> Iterator[St
         deployment.slack.app_timeout = SLACK_APP_TIMEOUT
         deployment.slack.app_url = deployment.bot.events_url
         current.close()
-        failed = request.node.rep_call.failed if hasattr(request.node, "rep_call") else False
-        if failed:
+        if call_failed(request):
             print(current.log())
         process = deployment.bot.process
         if process is not None and process.poll() is not None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -38,6 +39,13 @@ from tests.emulators.slack_emulator import (
     ResponsePost,
     SlackEmulator,
 )
+
+
+def call_failed(request: pytest.FixtureRequest) -> bool:
+    """Whether the test's own body failed (set by the e2e conftest's report hook), so a fixture
+    prints the bot's log only then."""
+    report = getattr(request.node, "rep_call", None)
+    return bool(report is not None and report.failed)
 
 
 @contextmanager

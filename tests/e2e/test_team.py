@@ -25,6 +25,7 @@ from tests.e2e.helpers import (
     Stage,
     block_texts,
     buttons,
+    call_failed,
     chat_jsonl,
     dataset_id,
     everything_said,
@@ -130,8 +131,7 @@ def stage(team: Team, request: pytest.FixtureRequest) -> Iterator[Stage]:
         deployment.slack.clear_faults()
         deployment.openai.script = FAST_JOBS
         current.close()
-        failed = request.node.rep_call.failed if hasattr(request.node, "rep_call") else False
-        if failed:
+        if call_failed(request):
             print(current.log())
 
 

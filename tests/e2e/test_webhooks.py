@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.e2e.deployment import FAST_JOBS, Deployment
-from tests.e2e.helpers import Stage, everything_said, stays
+from tests.e2e.helpers import Stage, call_failed, everything_said, stays
 from tests.e2e.test_follow import (
     DATABASES,
     FROZEN,
@@ -60,7 +60,7 @@ def hooked(hooked_deployment: Deployment, request: pytest.FixtureRequest) -> Ite
         hooked_deployment.openai.webhook_duplicate = False
         hooked_deployment.openai.script = FAST_JOBS
         stage.close()
-        if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+        if call_failed(request):
             print(stage.log())
 
 

@@ -18,6 +18,7 @@ import pytest
 from finetuning.credentials import new_secret_key
 from tests.e2e.deployment import FAST_JOBS
 from tests.e2e.discord_deployment import DiscordDeployment, discord_deployment_with
+from tests.e2e.helpers import call_failed
 
 
 @pytest.fixture(
@@ -43,8 +44,7 @@ def discord_stage(
         shared_discord.openai.clear_faults()
         shared_discord.discord.clear_faults()
         shared_discord.openai.script = FAST_JOBS
-        failed = request.node.rep_call.failed if hasattr(request.node, "rep_call") else False
-        if failed:
+        if call_failed(request):
             print(shared_discord.bot.log()[-20000:])
         process = shared_discord.bot.process
         if process is not None and process.poll() is not None:
@@ -62,6 +62,5 @@ def discord_bot(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Disc
         try:
             yield found
         finally:
-            failed = request.node.rep_call.failed if hasattr(request.node, "rep_call") else False
-            if failed:
+            if call_failed(request):
                 print(found.bot.log()[-20000:])

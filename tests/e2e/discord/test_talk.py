@@ -15,7 +15,7 @@ from storage.models import Task
 from tests.e2e.deployment import FAST_JOBS
 from tests.e2e.discord.test_flow import answer_text, button_id, report_in_thread
 from tests.e2e.discord_deployment import DiscordDeployment, discord_deployment_with
-from tests.e2e.helpers import chat_jsonl, reading, stays
+from tests.e2e.helpers import call_failed, chat_jsonl, reading, stays
 from tests.emulators.discord.records import LOADING
 from tests.emulators.discord_emulator import (
     ALICE,
@@ -51,8 +51,7 @@ def d(talk: DiscordDeployment, request: pytest.FixtureRequest) -> Iterator[Disco
     talk.openai.stream_error_after = None
     yield talk
     talk.openai.clear_faults()
-    failed = request.node.rep_call.failed if hasattr(request.node, "rep_call") else False
-    if failed:
+    if call_failed(request):
         print(talk.bot.log()[-20000:])
 
 

@@ -15,7 +15,7 @@ import pytest
 from tests.e2e.discord.test_flow import answer_text, button_id, job_creates
 from tests.e2e.discord.test_jobs import FROZEN, TIMEOUT, job_row, post_dataset, start_job
 from tests.e2e.discord_deployment import DiscordDeployment, discord_deployment_with
-from tests.e2e.helpers import chat_jsonl, stays
+from tests.e2e.helpers import call_failed, chat_jsonl, stays
 from tests.e2e.test_team import costly_jsonl
 from tests.emulators.discord_emulator import (
     ADMIN,
@@ -56,8 +56,7 @@ def d(
     team_deployment.openai.script = FROZEN
     yield team_deployment
     team_deployment.openai.clear_faults()
-    failed = request.node.rep_call.failed if hasattr(request.node, "rep_call") else False
-    if failed:
+    if call_failed(request):
         print(team_deployment.bot.log()[-20000:])
 
 
@@ -219,8 +218,7 @@ def dm(
     yield dm_deployment
     dm_deployment.discord.refuse_dms(ADMIN, refuse=False)
     dm_deployment.discord.refuse_dms(BOB)
-    failed = request.node.rep_call.failed if hasattr(request.node, "rep_call") else False
-    if failed:
+    if call_failed(request):
         print(dm_deployment.bot.log()[-20000:])
 
 
