@@ -11,7 +11,7 @@ import discord
 from finetuning.jobs import JobRecord
 from finetuning.provider import ProviderError
 from finetuning.tasks import RetryLaterError
-from finetuning.team.approvals import Decision
+from finetuning.team.approvals import Decision, RequestMessage
 from handlers.discord import calls
 from handlers.discord.deps import DiscordDeps
 from handlers.discord.render.jobs import failed_to_start_embed, job_started_embed, mention
@@ -49,9 +49,11 @@ def run_decision(deps: DiscordDeps, payload: dict[str, Any]) -> None:
     by = mention(payload["by"])
     job = deps.jobs.get(payload["workspace"], f"job-{job_id}")
     where = where_of(job, payload)
-    _show_on_requests(deps, job, payload)
+    requests = deps.approvals.requests(job.id)
+    _show_on_requests(deps, job, payload, requests)
+    asked_in = {request.ts for request in requests}
     if decision is not Decision.APPROVED:
-        _edit_waiting(deps, job, payload, f"⛔ {job.short_id} was rejected by {by}.")
+        _edit_waiting(deps, where, asked_in, payload, f"⛔ {job.short_id} was rejected by {by}.")
         if where is not None:
             text = (
                 f"⛔ {mention(job.started_by)}, {job.short_id} was rejected by {by}. "
@@ -68,9 +70,8 @@ def run_decision(deps: DiscordDeps, payload: dict[str, Any]) -> None:
             embed = failed_to_start_embed(error.message, error.hint)
             deps.bridge.call(lambda c: calls.send(c, where, embed=embed))
         return
-    requests = {request.ts for request in deps.approvals.requests(job.id)}
     shown = job.status_message_ts
-    if where is None or (shown is not None and shown not in requests | {payload.get("waiting")}):
+    if where is None or (shown is not None and shown not in asked_in | {payload.get("waiting")}):
         return  # announced by an earlier run of this task
     text = f"✅ {mention(job.started_by)}, {job.short_id} was approved by {by}."
     embed = job_started_embed(job, deps.command)
@@ -78,24 +79,30 @@ def run_decision(deps: DiscordDeps, payload: dict[str, Any]) -> None:
         lambda c: calls.send(c, where, content=text, embed=embed, allowed_mentions=PEOPLE)
     )
     deps.jobs.mark_announced(job.id, str(posted.id))
-    _edit_waiting(deps, job, payload, f"✅ {job.short_id} was approved by {by}.")
+    _edit_waiting(deps, where, asked_in, payload, f"✅ {job.short_id} was approved by {by}.")
 
 
-def _edit_waiting(deps: DiscordDeps, job: JobRecord, payload: dict[str, Any], text: str) -> None:
+def _edit_waiting(
+    deps: DiscordDeps,
+    where: str | None,
+    asked_in: set[str],
+    payload: dict[str, Any],
+    text: str,
+) -> None:
     """The requester's waiting message says what was decided; not when it was the request
-    itself (in the thread), which the click already showed the decision on."""
+    itself (in the thread, one of `asked_in`), which the click already showed the decision on."""
     waiting = payload.get("waiting")
-    where = where_of(job, payload)
-    requests = {request.ts for request in deps.approvals.requests(job.id)}
-    if waiting is None or where is None or waiting in requests:
+    if waiting is None or where is None or waiting in asked_in:
         return
     deps.bridge.call(lambda c: calls.edit(c, where, waiting, content=text))
 
 
-def _show_on_requests(deps: DiscordDeps, job: JobRecord, payload: dict[str, Any]) -> None:
+def _show_on_requests(
+    deps: DiscordDeps, job: JobRecord, payload: dict[str, Any], requests: list[RequestMessage]
+) -> None:
     """Every request message but the one clicked (the click's answer showed it there) shows
     the decision instead of its buttons: the other admins' DMs, in particular."""
     embed = decision_embed(job, Decision(payload["decision"]), payload["by"])
-    for request in deps.approvals.requests(job.id):
+    for request in requests:
         if request.ts != payload.get("clicked"):
             show_decision(deps, request, embed)
