@@ -123,6 +123,36 @@ def test_an_admin_sets_a_key_and_the_next_job_trains_and_ends_in_that_account(
     assert "settings.changed" in audit and OWN_KEY[-16:] not in audit
 
 
+def test_the_outcome_waits_for_slack_to_show_checking_and_replaces_it(
+    stage: Stage, own_account: OpenAIEmulator
+):
+    """The task is started while the submission is answered and may finish before Slack has
+    read that answer; shown then, the outcome would be covered by "checking" for good."""
+    view = open_key_modal(stage)
+
+    stage.slack.submit_view(ALICE, view.id, key_values(OWN_KEY), answer_applied_after=1.5)
+
+    said = modal_says(stage, view, "Key saved")
+    current = stage.slack.view(view.id)
+    assert current is not None and "Checking the key" in block_texts(current.versions[-1]["blocks"])
+    assert stays(lambda: "Key saved" in shown(stage, view), seconds=1.0)
+    assert OWN_KEY not in said
+
+
+def test_whoever_closes_the_modal_while_the_key_is_checked_is_told_in_the_channel(
+    stage: Stage, own_account: OpenAIEmulator
+):
+    view = open_key_modal(stage)
+    own_account.inject("/v1/models", None, delay=2.0)
+
+    stage.slack.submit_view(ALICE, view.id, key_values(OWN_KEY))
+    stage.slack.close_view(ALICE, view.id)
+
+    told = stage.ephemeral("Key saved", timeout=TIMEOUT)
+    assert OWN_KEY not in everything_said(told)
+    assert stored_rows(stage, "workspace_credentials") != "[]"
+
+
 def test_a_key_openai_refuses_is_not_saved_and_the_modal_says_why(stage: Stage):
     view = open_key_modal(stage)
 

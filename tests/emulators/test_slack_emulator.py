@@ -519,6 +519,37 @@ def test_button_click_and_view_submission(
     assert not slack.view(view["id"]).is_open
 
 
+def test_an_update_by_external_id_lands_only_once_the_submission_answer_named_it(
+    slack: SlackEmulator, client: WebClient, receiver: Receiver
+):
+    view = client.views_open(trigger_id=slack.issue_trigger(ALICE), view=modal())["view"]
+    checking = {**modal("Checking"), "external_id": "check-1"}
+    receiver.reply = json.dumps({"response_action": "update", "view": checking}).encode()
+    done = modal("Done")
+
+    early = api_error(lambda: client.views_update(external_id="check-1", view=done))
+    slack.submit_view(ALICE, view["id"], {})
+    shown = slack.view(view["id"])
+    updated = client.views_update(external_id="check-1", view=done)["view"]
+
+    assert early.response["error"] == "not_found"
+    assert (shown.payload["title"]["text"], shown.external_id) == ("Checking", "check-1")
+    assert shown.hash != view["hash"]
+    assert (updated["id"], updated["title"]["text"]) == (view["id"], "Done")
+
+
+def test_a_closed_modal_cannot_be_updated(slack: SlackEmulator, client: WebClient):
+    view = client.views_open(trigger_id=slack.issue_trigger(ALICE), view=modal())["view"]
+
+    slack.close_view(ALICE, view["id"])
+
+    assert not slack.view(view["id"]).is_open
+    gone = api_error(lambda: client.views_update(view_id=view["id"], view=modal()))
+    assert gone.response["error"] == "not_found"
+    with pytest.raises(LookupError):
+        slack.close_view(ALICE, view["id"])
+
+
 def test_app_sees_its_own_posts_and_edits_when_echo_is_on(
     slack: SlackEmulator, client: WebClient, receiver: Receiver
 ):

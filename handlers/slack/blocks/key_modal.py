@@ -68,9 +68,22 @@ def key_modal(
     )
 
 
-def checking_view() -> View:
+def checking_view_id(view_id: str) -> str:
+    """The external id of the "checking" view that replaces the form `view_id`.
+
+    The outcome is shown by this id, not by the view's own: Slack applies the submission's
+    `response_action` when it reads our answer, and a task quicker than that would otherwise
+    show the outcome first and have it covered by "checking". By this id the outcome can only
+    land on the "checking" view (until it exists, Slack answers `not_found`).
+    """
+    return f"tunebot-key-check-{view_id}"
+
+
+def checking_view(view_id: str) -> View:
     """What the modal shows while OpenAI is asked whether the key works."""
-    return _notice(":hourglass_flowing_sand: Checking the key with OpenAI…")
+    view = _notice(":hourglass_flowing_sand: Checking the key with OpenAI…")
+    view.external_id = checking_view_id(view_id)
+    return view
 
 
 def saved_view(saved: KeySaved) -> View:

@@ -74,7 +74,7 @@ def register(app: App, deps: SlackDeps) -> None:
         if isinstance(key, dict):
             ack(response_action="errors", errors=key)
             return
-        ack(response_action="update", view=checking_view())
+        ack(response_action="update", view=checking_view(str(view["id"])))
         team = context.team_id or ""
         metadata = json.loads(view.get("private_metadata") or "{}")
         deps.enqueue(

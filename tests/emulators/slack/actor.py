@@ -7,11 +7,12 @@ Slack), then delivers the signed request to the app's request URL and waits for 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 from urllib.parse import urlencode
 
 from tests.emulators.slack.api_files import store_user_file
-from tests.emulators.slack.api_views import create_view
+from tests.emulators.slack.api_views import create_view, replace_view
 from tests.emulators.slack.delivery import AppDeliverer
 from tests.emulators.slack.payloads import (
     action_body,
@@ -276,10 +277,16 @@ class WorkspaceActor:
             )
         return self._send_interaction(payload)
 
-    def submit_view(self, user: str, view_id: str, values: dict[str, Any]) -> tuple[int, str]:
+    def submit_view(
+        self, user: str, view_id: str, values: dict[str, Any], *, answer_applied_after: float = 0.0
+    ) -> tuple[int, str]:
         """A person submits an open modal with `values` as Slack's `state.values` mapping
         (`{block_id: {action_id: {"type": ..., "value": ...}}}`); the app's response_action
-        (errors / update / push / clear / nothing) is applied to the view stack."""
+        (errors / update / push / clear / nothing) is applied to the view stack.
+
+        Slack applies the answer only once it has read it, so Web API calls the app makes
+        meanwhile (from a task it started while answering) meet the view as it was.
+        `answer_applied_after` widens that window to make it testable."""
         ws = self._ws
         with ws.lock:
             view = ws.views.get(view_id)
@@ -291,9 +298,27 @@ class WorkspaceActor:
             )
         status, body = self._send_interaction(payload)
         if status == 200:
+            time.sleep(answer_applied_after)
             with ws.lock:
                 self._apply_view_response(user, view_id, _json_or_empty(body))
         return status, body
+
+    def close_view(self, user: str, view_id: str) -> None:
+        """A person closes a modal with its Close button (or Esc): the whole stack goes. The
+        app hears of it only if the view asked for `notify_on_close`, which tunebot's do not."""
+        ws = self._ws
+        with ws.lock:
+            view = ws.views.get(view_id)
+            if view is None or not view.is_open or view.user != user:
+                raise LookupError(f"view {view_id} is not open for {user}")
+            if view.payload.get("notify_on_close"):
+                raise NotImplementedError("view_closed is not emulated")
+            stack = ws.modal_stacks.get(user, [])
+            for open_id in stack:
+                ws.views[open_id].is_open = False
+            stack.clear()
+            view.is_open = False
+            ws.notify()
 
     def _apply_view_response(self, user: str, view_id: str, answer: JsonDict) -> None:
         ws = self._ws
@@ -303,8 +328,7 @@ class WorkspaceActor:
         if action == "errors":
             view.errors = dict(answer.get("errors") or {})
         elif action == "update" and isinstance(answer.get("view"), dict):
-            view.versions.append(view.payload)
-            view.payload = answer["view"]
+            replace_view(ws, view, answer["view"], None)
         elif action == "push" and isinstance(answer.get("view"), dict):
             pushed = create_view(ws, user, answer["view"], stack[0] if stack else view_id, view_id)
             stack.append(pushed.id)

@@ -97,13 +97,17 @@ def views_push(req: ApiRequest) -> JsonDict:
     return _render(ws, view)
 
 
-def _replace(ws: Workspace, view: View, payload: JsonDict, expected_hash: str | None) -> None:
+def replace_view(ws: Workspace, view: View, payload: JsonDict, expected_hash: str | None) -> None:
+    """What views.update and a submission's `response_action: update` both do: a new version
+    with a new hash, the errors gone, and the new view's external id if it names one."""
     if expected_hash is not None and expected_hash != view.hash:
         raise ApiError("hash_conflict")
     view.versions.append(view.payload)
     view.payload = payload
     view.hash = _view_hash()
     view.errors = {}
+    if payload.get("external_id"):
+        view.external_id = str(payload["external_id"])
     ws.notify()
 
 
@@ -120,7 +124,7 @@ def views_update(req: ApiRequest) -> JsonDict:
     ]
     if not found or not found[0].is_open:
         raise ApiError("not_found")
-    _replace(ws, found[0], payload, req.text("hash"))
+    replace_view(ws, found[0], payload, req.text("hash"))
     return _render(ws, found[0])
 
 
@@ -131,7 +135,7 @@ def views_publish(req: ApiRequest) -> JsonDict:
     existing = ws.home_views.get(user.id)
     if existing is not None:
         view = ws.views[existing]
-        _replace(ws, view, payload, req.text("hash"))
+        replace_view(ws, view, payload, req.text("hash"))
         return _render(ws, view)
     view = create_view(ws, user.id, payload, None, None)
     ws.home_views[user.id] = view.id
