@@ -343,6 +343,8 @@ class JobService:
         job = self.get(workspace_id, ref)
         if job.status == JobStatus.AWAITING_APPROVAL.value and self._withdraw(job, by):
             return self.get(workspace_id, ref)
+        if job.status == JobStatus.CANCELLED.value and job.provider_job_id is None:
+            return job  # withdrawn already: a retried task (or a second person) hears so again
         if job.provider_job_id is None:
             raise JobNotFoundError(f"{job.short_id} was never submitted, so cannot be cancelled")
         provider = self._jobs_api(workspace_id)

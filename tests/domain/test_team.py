@@ -660,6 +660,21 @@ def test_cancelling_a_waiting_job_withdraws_it_without_asking_openai(
     assert emu.requests == []
 
 
+def test_cancelling_a_withdrawn_job_again_answers_with_it_and_asks_nobody(
+    waiting: tuple[JobService, Approvals, int], emu: OpenAIEmulator
+) -> None:
+    """A retried cancel task comes back here: it must be told the job is withdrawn, not that
+    it was never submitted, to show the withdrawal on the requests it may not have reached."""
+    service, approvals, job_id = waiting
+    service.cancel("T1", f"job-{job_id}", by="U1")
+
+    again = service.cancel("T1", f"job-{job_id}", by="U2")
+
+    assert (again.status, again.cancelled_by) == ("cancelled", "U1")
+    assert approvals.outcome(again) == (Decision.WITHDRAWN, "U1")
+    assert emu.requests == []
+
+
 # --- the actual cost, booked when a job ends ----------------------------------------------------
 
 

@@ -472,6 +472,39 @@ def test_a_rejection_tells_the_requester_naming_the_admin(stage: Stage, team: Te
     assert "committed $0.00" in budget_of(stage, person).split("*You*")[1]
 
 
+def test_cancelling_a_waiting_job_withdraws_its_request_and_says_so_where_it_waited(
+    stage: Stage, team: Team
+):
+    person, file, job = waiting_job(stage, team)
+    request = request_for(stage, job)
+    waiting = said_in(stage, file.ts, "waits for an admin's approval")
+
+    assert stage.command(f"cancel {job}", user=person)[0] == 200
+
+    assert f"`{job}` (now cancelled)" in str(stage.private_answer(person, job, WAIT).body["text"])
+    shown = stage.slack.wait_for(
+        lambda: (
+            (m := stage.slack.message(ADMIN_CHANNEL, request.ts))
+            and "Withdrawn" in everything_said(m)
+            and m
+        ),
+        timeout=WAIT,
+    )
+    assert f"by <@{person}>" in everything_said(shown) and not buttons(shown)
+    told = stage.slack.wait_for(
+        lambda: (
+            (m := stage.slack.message(stage.channel, waiting.ts))
+            and "was withdrawn" in everything_said(m)
+            and m
+        ),
+        timeout=WAIT,
+    )
+    assert f"by <@{person}>" in everything_said(told)
+    assert stage.job_row(job).status == "cancelled"
+    assert stays(lambda: stage.provider_calls(*JOB_CREATE) == [], 0.5)
+    assert "committed $0.00" in budget_of(stage, person).split("*You*")[1]
+
+
 def test_without_an_admin_channel_the_request_goes_to_each_admin_directly(tmp_path: Path):
     admins = ["U0BOSS1", "U0BOSS2"]
     settings = {

@@ -106,3 +106,24 @@ def _show_on_requests(
     for request in requests:
         if request.ts != payload.get("clicked"):
             show_decision(deps, request, embed)
+
+
+def show_withdrawal(deps: DiscordDeps, job: JobRecord) -> None:
+    """A job cancelled while it waited for approval: each request shows "withdrawn" instead of
+    its buttons (the admins' DMs too), and the requester's waiting message says so. Edits
+    only, so a retried task repeats them harmlessly. Nothing for any other job."""
+    decision, by = deps.approvals.outcome(job)
+    if decision is not Decision.WITHDRAWN:
+        return
+    requests = deps.approvals.requests(job.id)
+    embed = decision_embed(job, decision, by)
+    for request in requests:
+        show_decision(deps, request, embed)
+    who = f" by {mention(by)}" if by else ""
+    _edit_waiting(
+        deps,
+        where_of(job, {}),
+        {request.ts for request in requests},
+        {"waiting": job.status_message_ts},
+        f"↩️ {job.short_id} was withdrawn{who}: nothing was started or spent.",
+    )

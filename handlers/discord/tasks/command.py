@@ -12,6 +12,7 @@ from finetuning.team import Action
 from handlers.discord.deps import DiscordDeps
 from handlers.discord.people import person_from
 from handlers.discord.tasks.answers import refused, tell
+from handlers.discord.tasks.approve import show_withdrawal
 
 ACTIONS = {"cancel": Action.CANCEL, "pause": Action.CANCEL, "resume": Action.CANCEL}
 ACTIONS["delete"] = Action.DELETE
@@ -49,6 +50,7 @@ def run_command(deps: DiscordDeps, payload: dict[str, Any]) -> None:
         if name == "cancel":
             job = deps.jobs.cancel(workspace, argument, by=by)
             text = f"🚫 Cancelling `{job.short_id}` (now {job.status})."
+            show_withdrawal(deps, job)
         elif name == "pause":
             job = deps.jobs.pause(workspace, argument, by=by)
             text = f"⏸️ Pausing `{job.short_id}` (now {job.status})."

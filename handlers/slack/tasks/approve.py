@@ -222,6 +222,22 @@ def _show_on_requests(deps: SlackDeps, job: JobRecord, payload: dict[str, Any]) 
             _update(deps, job, request.channel, request.ts, text, blocks)
 
 
+def show_withdrawal(deps: SlackDeps, job: JobRecord) -> None:
+    """A job cancelled while it waited for approval: each request shows "withdrawn" instead of
+    its buttons, and the requester's waiting message says so. Edits only, so a retried task
+    repeats them harmlessly. Nothing for any other job."""
+    decision, by = deps.approvals.outcome(job)
+    if decision is not Decision.WITHDRAWN:
+        return
+    requests = deps.approvals.requests(job.id)
+    for request in requests:
+        show_decision_on(deps, job, decision, by, request.channel, request.ts)
+    waiting = job.status_message_ts
+    if waiting and job.channel_id is not None and all(r.ts != waiting for r in requests):
+        text = decided_text(job, decision, by)
+        _update(deps, job, job.channel_id, waiting, text, to_dicts([section(text)]))
+
+
 def show_decision_on(
     deps: SlackDeps, job: JobRecord, decision: Decision, by: str | None, channel: str, ts: str
 ) -> None:

@@ -12,6 +12,7 @@ from finetuning.jobs import JobNotFoundError
 from finetuning.provider import ProviderError
 from finetuning.tasks import RetryLaterError
 from handlers.slack.deps import SlackDeps
+from handlers.slack.tasks.approve import show_withdrawal
 from handlers.slack.tasks.slack_calls import slack_transient_as_retry
 
 
@@ -34,6 +35,8 @@ def run_command(deps: SlackDeps, payload: dict[str, Any]) -> None:
         if name == "cancel":
             job = deps.jobs.cancel(team, argument, by=payload["user"])
             text = f":no_entry_sign: Cancelling `{job.short_id}` (now {job.status})."
+            with slack_transient_as_retry():
+                show_withdrawal(deps, job)
         elif name == "pause":
             job = deps.jobs.pause(team, argument, by=payload["user"])
             text = f":double_vertical_bar: Pausing `{job.short_id}` (now {job.status})."

@@ -300,6 +300,35 @@ def test_a_rejection_in_one_admins_dm_shows_on_the_others_and_tells_the_requeste
     assert job_row(dm, job).status == "rejected"
 
 
+def test_cancelling_a_waiting_job_withdraws_every_admins_request_and_says_so_in_the_thread(
+    dm: DiscordDeployment,
+):
+    dm.discord.refuse_dms(BOB, refuse=False)
+    thread, dataset = post_dataset(dm, chat_jsonl())
+    dm.discord.run_command(ALICE, GENERAL, "finetune start", dataset=dataset)
+    waiting = said_in(dm, thread, "waits for an admin's approval")
+    job = waiting.content.split(", ", 1)[1].split(" ", 1)[0]
+    requests = [dm_request_for(dm, ADMIN, job), dm_request_for(dm, BOB, job)]
+    before = job_creates(dm)
+
+    asked = dm.discord.run_command(ALICE, GENERAL, "finetune cancel", job=job)
+
+    assert f"`{job}` (now cancelled)" in answer_text(dm, asked.id)
+    for request in requests:
+        shown = dm.discord.wait_for(
+            lambda r=request: (
+                (m := dm.discord.message(r.id)) is not None and not m.components and m
+            ),
+            TIMEOUT,
+        )
+        assert shown.embeds[0]["title"] == f"{job} withdrawn"
+        assert shown.embeds[0]["description"] == f"Withdrawn by <@{ALICE}>."
+    dm.discord.wait_for(lambda: "was withdrawn" in message_text(dm, waiting.id), TIMEOUT)
+    assert f"<@{ALICE}>" in message_text(dm, waiting.id)
+    assert job_row(dm, job).status == "cancelled"
+    assert stays(lambda: job_creates(dm) == before, 0.5)
+
+
 def test_with_no_admin_reachable_the_request_is_the_waiting_message_in_the_thread(
     dm: DiscordDeployment,
 ):
