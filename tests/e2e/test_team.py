@@ -184,6 +184,14 @@ def request_for(stage: Stage, job: str) -> Message:
     )
 
 
+def edited_to_say(stage: Stage, channel: str, ts: str, words: str) -> Message:
+    """The app's message once an edit made it say `words` (a decision where buttons were)."""
+    return stage.slack.wait_for(
+        lambda: (m := stage.slack.message(channel, ts)) and words in everything_said(m) and m,
+        timeout=WAIT,
+    )
+
+
 def hold_edits(stage: Stage, seconds: float = 1.0, count: int = 3) -> None:
     """Hold the app's next `count` message edits `seconds` each before Slack applies them.
 
@@ -390,14 +398,7 @@ def test_a_costly_job_waits_and_only_an_admins_click_starts_it_once(stage: Stage
     assert provider_job_id(announced) == created["id"]
     row = stage.job_row(job)
     assert row.approved_by == ADMIN and row.provider_job_id == created["id"]
-    shown = stage.slack.wait_for(
-        lambda: (
-            (m := stage.slack.message(ADMIN_CHANNEL, request.ts))
-            and "Approved" in everything_said(m)
-            and m
-        ),
-        timeout=WAIT,
-    )
+    shown = edited_to_say(stage, ADMIN_CHANNEL, request.ts, "Approved")
     assert f"by <@{ADMIN}>" in everything_said(shown) and not buttons(shown)
     assert "was approved" in everything_said(said_in(stage, file.ts, "was approved"))
 
@@ -434,14 +435,7 @@ def test_an_approval_the_moment_the_request_shows_still_announces_the_start(
     assert job in everything_said(request) and f"started by <@{person}>" in announced
     assert f"was approved by <@{ADMIN}>" in everything_said(said_in(stage, file.ts, "was approved"))
     assert not any("waits for an admin" in everything_said(m) for m in stage.thread(file.ts))
-    shown = stage.slack.wait_for(
-        lambda: (
-            (m := stage.slack.message(ADMIN_CHANNEL, request.ts))
-            and "Approved" in everything_said(m)
-            and m
-        ),
-        timeout=WAIT,
-    )
+    shown = edited_to_say(stage, ADMIN_CHANNEL, request.ts, "Approved")
     assert not buttons(shown)
     assert stays(lambda: len(stage.provider_calls(*JOB_CREATE)) == 1, 1.0)
 
@@ -460,14 +454,7 @@ def test_a_rejection_tells_the_requester_naming_the_admin(stage: Stage, team: Te
     assert ephemeral_in(stage, ADMIN_CHANNEL, BOSS, f"`{job}` was already rejected by <@{OWNER}>")
     assert stays(lambda: stage.provider_calls(*JOB_CREATE) == [], 1.0)
     assert stage.job_row(job).status == "rejected"
-    shown = stage.slack.wait_for(
-        lambda: (
-            (m := stage.slack.message(ADMIN_CHANNEL, request.ts))
-            and "Rejected" in everything_said(m)
-            and m
-        ),
-        timeout=WAIT,
-    )
+    shown = edited_to_say(stage, ADMIN_CHANNEL, request.ts, "Rejected")
     assert not buttons(shown)
     assert "committed $0.00" in budget_of(stage, person).split("*You*")[1]
 
@@ -482,23 +469,9 @@ def test_cancelling_a_waiting_job_withdraws_its_request_and_says_so_where_it_wai
     assert stage.command(f"cancel {job}", user=person)[0] == 200
 
     assert f"`{job}` (now cancelled)" in str(stage.private_answer(person, job, WAIT).body["text"])
-    shown = stage.slack.wait_for(
-        lambda: (
-            (m := stage.slack.message(ADMIN_CHANNEL, request.ts))
-            and "Withdrawn" in everything_said(m)
-            and m
-        ),
-        timeout=WAIT,
-    )
+    shown = edited_to_say(stage, ADMIN_CHANNEL, request.ts, "Withdrawn")
     assert f"by <@{person}>" in everything_said(shown) and not buttons(shown)
-    told = stage.slack.wait_for(
-        lambda: (
-            (m := stage.slack.message(stage.channel, waiting.ts))
-            and "was withdrawn" in everything_said(m)
-            and m
-        ),
-        timeout=WAIT,
-    )
+    told = edited_to_say(stage, stage.channel, waiting.ts, "was withdrawn")
     assert f"by <@{person}>" in everything_said(told)
     assert stage.job_row(job).status == "cancelled"
     assert stays(lambda: stage.provider_calls(*JOB_CREATE) == [], 0.5)

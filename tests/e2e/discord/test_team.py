@@ -236,14 +236,19 @@ def dm_request_for(d: DiscordDeployment, admin: int, job: str) -> Message:
     return request_for(d, job, channel.id)
 
 
+def asked_by_dm(d: DiscordDeployment) -> tuple[int, Message, str]:
+    """Alice starts a job that waits: (its file's thread, the waiting message, job-N)."""
+    thread, dataset = post_dataset(d, chat_jsonl())
+    d.discord.run_command(ALICE, GENERAL, "finetune start", dataset=dataset)
+    waiting = said_in(d, thread, "waits for an admin's approval")
+    return thread, waiting, waiting.content.split(", ", 1)[1].split(" ", 1)[0]
+
+
 def test_without_an_admins_channel_each_admin_is_asked_by_dm_and_decides_there(
     dm: DiscordDeployment,
 ):
     refused_before = refused_dms(dm, BOB)
-    thread, dataset = post_dataset(dm, chat_jsonl())
-    dm.discord.run_command(ALICE, GENERAL, "finetune start", dataset=dataset)
-    waiting = said_in(dm, thread, "waits for an admin's approval")
-    job = waiting.content.split(", ", 1)[1].split(" ", 1)[0]
+    thread, waiting, job = asked_by_dm(dm)
     assert "by direct message" in waiting.content and not waiting.components
     request = dm_request_for(dm, ADMIN, job)
     assert request.guild_id is None and f"<@{ALICE}>" in request.embeds[0]["description"]
@@ -275,10 +280,7 @@ def test_a_rejection_in_one_admins_dm_shows_on_the_others_and_tells_the_requeste
     dm: DiscordDeployment,
 ):
     dm.discord.refuse_dms(BOB, refuse=False)
-    thread, dataset = post_dataset(dm, chat_jsonl())
-    dm.discord.run_command(ALICE, GENERAL, "finetune start", dataset=dataset)
-    waiting = said_in(dm, thread, "waits for an admin's approval")
-    job = waiting.content.split(", ", 1)[1].split(" ", 1)[0]
+    thread, waiting, job = asked_by_dm(dm)
     adams, bobs = dm_request_for(dm, ADMIN, job), dm_request_for(dm, BOB, job)
     before = job_creates(dm)
 
@@ -304,10 +306,7 @@ def test_cancelling_a_waiting_job_withdraws_every_admins_request_and_says_so_in_
     dm: DiscordDeployment,
 ):
     dm.discord.refuse_dms(BOB, refuse=False)
-    thread, dataset = post_dataset(dm, chat_jsonl())
-    dm.discord.run_command(ALICE, GENERAL, "finetune start", dataset=dataset)
-    waiting = said_in(dm, thread, "waits for an admin's approval")
-    job = waiting.content.split(", ", 1)[1].split(" ", 1)[0]
+    _, waiting, job = asked_by_dm(dm)
     requests = [dm_request_for(dm, ADMIN, job), dm_request_for(dm, BOB, job)]
     before = job_creates(dm)
 
