@@ -9,16 +9,17 @@ its own (one per posted file) and names its dataset, so the tests do not see eac
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import select
 
 from storage.models import AuditEntry, Job
-from tests.e2e.discord.test_flow import answer_text, job_creates, report_in_thread
+from tests.e2e.discord.test_flow import answer_text, button_id, job_creates, report_in_thread
 from tests.e2e.discord_deployment import DiscordDeployment
 from tests.e2e.helpers import chat_jsonl, reading, stays
-from tests.emulators.discord_emulator import ALICE, GENERAL, Message
+from tests.emulators.discord_emulator import ALICE, GENERAL, Interaction, Message
 from tests.emulators.openai_emulator import JobScript
 
 FROZEN = JobScript(manual=True)
@@ -301,12 +302,27 @@ def test_a_passing_server_error_is_retried_into_one_job(discord_stage: DiscordDe
 # -- delivery -------------------------------------------------------------------------------------
 
 
-def test_a_redelivered_start_interaction_starts_one_job(discord_stage: DiscordDeployment):
+def start_by_command(d: DiscordDeployment, thread: int, dataset: str) -> Interaction:
+    return d.discord.run_command(ALICE, GENERAL, "finetune start", dataset=dataset)
+
+
+def start_by_modal(d: DiscordDeployment, thread: int, dataset: str) -> Interaction:
+    """The report's Start fine-tune button, then its modal submitted as it opened."""
+    (report,) = report_in_thread(d, thread)
+    click = d.discord.click(ALICE, report.id, button_id(report, "Start fine-tune"))
+    d.discord.wait_for_callback(click.id)
+    return d.discord.submit_modal(ALICE, click.id, {"epochs": "2"})
+
+
+@pytest.mark.parametrize("ask", [start_by_command, start_by_modal], ids=["command", "modal"])
+def test_a_redelivered_start_interaction_starts_one_job(
+    discord_stage: DiscordDeployment, ask: Callable[[DiscordDeployment, int, str], Interaction]
+):
     d = discord_stage
     d.openai.script = FROZEN
-    _, dataset = post_dataset(d, chat_jsonl())
+    thread, dataset = post_dataset(d, chat_jsonl())
     before = job_creates(d)
-    asked = d.discord.run_command(ALICE, GENERAL, "finetune start", dataset=dataset)
+    asked = ask(d, thread, dataset)
     first = answer_text(d, asked.id)
     log_from = len(d.bot.log())
 
