@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import make_engine
 from storage.models import Dataset, Task
-from tests.e2e.helpers import chat_jsonl, stays
+from tests.e2e.helpers import FIX_ACTION, chat_jsonl, prompt_completion_csv, stays
 from tests.e2e.process import BotProcess
 from tests.emulators.slack_emulator import ALICE, GENERAL, Message, SlackEmulator
 
@@ -167,6 +167,37 @@ def test_a_crash_while_the_report_is_being_posted_leaves_one_report(
     thread = replies(slack, root.ts)
     assert len(thread) == 1, [m.text for m in thread]
     assert "checked before" not in thread[0].text
+
+
+@pytest.mark.parametrize(
+    ("dies_in", "posted_by_then"),
+    [("files.completeUploadExternal", 2), ("chat.postMessage", 3)],
+    ids=["the fixed file", "its report"],
+)
+def test_a_crash_while_a_fix_is_being_posted_leaves_one_file_and_one_report(
+    bot: BotProcess, slack: SlackEmulator, database_url: str, dies_in: str, posted_by_then: int
+):
+    """Fix and re-upload posts twice (the fixed file, then its report); the process dies after
+    Slack took one of them but before it heard back. The task that runs again posts only
+    what is not in the thread yet."""
+    slack.share_file(ALICE, GENERAL, "legacy.csv", prompt_completion_csv(20))
+    root = slack.messages(GENERAL)[-1]
+    (report,) = slack.wait_for(lambda: replies(slack, root.ts), timeout=10)
+    slack.inject(dies_in, late=10.0)
+    slack.click_button(ALICE, GENERAL, report.ts, FIX_ACTION)
+    slack.wait_for(lambda: len(replies(slack, root.ts)) == posted_by_then, timeout=10)
+
+    bot.restart()
+
+    try:
+        slack.wait_for(lambda: all_done(database_url), timeout=AFTER_RESTART_TIMEOUT)
+    except TimeoutError:
+        pytest.fail(f"the fix task did not finish after the restart: {tasks(database_url)}")
+    _, upload, fixed_report = replies(slack, root.ts)
+    assert stays(lambda: len(replies(slack, root.ts)) == 3, seconds=1.0)
+    assert [slack.file(f)["name"] for f in upload.files] == ["legacy-fixed.jsonl"]
+    assert [f.name for f in slack.uploaded_files] == ["legacy-fixed.jsonl"]
+    assert "ds-2" in fixed_report.text and not fixed_report.files
 
 
 def test_a_mention_acknowledged_right_before_a_crash_is_answered_after_the_restart(

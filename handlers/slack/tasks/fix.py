@@ -1,7 +1,9 @@
 """ "Fix and re-upload": the corrected file goes into the thread and is checked as a new dataset.
 
 The fixed file is ingested first (`fix_dataset`), so a run that finds its dataset's report
-already in the thread has nothing left to post.
+already in the thread has nothing left to post. A retried run (the last one died between its
+posts and the database) reads the thread first and posts only what is not there yet
+(`ThreadSoFar`): the file once, its report once.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from typing import Any
 from finetuning.datasets.fixes import planned_fixes
 from finetuning.datasets.library import DatasetNotFoundError
 from finetuning.datasets.refix import StoredFileGoneError, fix_dataset
+from finetuning.tasks import ATTEMPT
 from handlers.slack.blocks.report import report_blocks
 from handlers.slack.deps import SlackDeps
 from handlers.slack.tasks.slack_calls import slack_transient_as_retry
+from handlers.slack.thread_so_far import ThreadSoFar, report_metadata
 
 
 def run_fix(deps: SlackDeps, payload: dict[str, Any]) -> None:
@@ -42,25 +46,39 @@ def run_fix(deps: SlackDeps, payload: dict[str, Any]) -> None:
             return
         if done.already_reported_here:
             return
-        changes = "\n".join(f"• {change}" for change in done.changes) or "• nothing to change"
-        client.files_upload_v2(
-            channel=channel,
-            thread_ts=done.thread,
-            file=str(done.path),
-            filename=done.file_name,
-            title=done.file_name,
-            initial_comment=f"Fixed {done.source.short_id} for <@{user}>:\n{changes}",
-        )
         fixed = done.fixed
-        text, blocks = report_blocks(
-            fixed.report,
-            fixed.short_id,
-            can_start=fixed.valid,
-            fixable=planned_fixes(fixed.report),
-            command=deps.command,
-        )
-        posted = client.chat_postMessage(
-            channel=channel, thread_ts=done.thread, text=text, blocks=blocks
-        )
+        said = f"Fixed {done.source.short_id} for <@{user}>:"
+        file_id = report_ts = None
+        if payload.get(ATTEMPT, 1) > 1 and done.thread is not None:
+            earlier = ThreadSoFar.read(client, channel, done.thread)
+            file_id = earlier.upload(done.file_name, said)
+            report_ts = earlier.report_about(file_id) if file_id else None
+        if file_id is None:
+            changes = "\n".join(f"• {change}" for change in done.changes) or "• nothing to change"
+            uploaded = client.files_upload_v2(
+                channel=channel,
+                thread_ts=done.thread,
+                file=str(done.path),
+                filename=done.file_name,
+                title=done.file_name,
+                initial_comment=f"{said}\n{changes}",
+            )
+            file_id = str(uploaded["file"]["id"])
+        if report_ts is None:
+            text, blocks = report_blocks(
+                fixed.report,
+                fixed.short_id,
+                can_start=fixed.valid,
+                fixable=planned_fixes(fixed.report),
+                command=deps.command,
+            )
+            posted = client.chat_postMessage(
+                channel=channel,
+                thread_ts=done.thread,
+                text=text,
+                blocks=blocks,
+                metadata=report_metadata(file_id),
+            )
+            report_ts = str(posted["ts"])
         if done.should_mark:
-            deps.library.mark_reported(fixed.id, str(posted["ts"]))
+            deps.library.mark_reported(fixed.id, report_ts)

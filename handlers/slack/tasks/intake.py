@@ -17,11 +17,9 @@ from handlers.slack.deps import SlackDeps
 from handlers.slack.download import DownloadError, download
 from handlers.slack.files import is_dataset_name, is_partial
 from handlers.slack.tasks.slack_calls import slack_transient_as_retry
+from handlers.slack.thread_so_far import ThreadSoFar, report_metadata
 
 log = logging.getLogger(__name__)
-
-REPORT_EVENT = "tunebot_report"
-"""Message metadata marking a dataset report, so a retried intake can find one it posted."""
 
 
 def run_intake(deps: SlackDeps, payload: dict[str, Any]) -> None:
@@ -70,7 +68,7 @@ def run_intake(deps: SlackDeps, payload: dict[str, Any]) -> None:
             return  # a retried intake whose report is already in this thread
         file_id = str(file["id"])
         if payload.get(ATTEMPT, 1) > 1:
-            earlier = _posted_report(client, channel, thread_ts, file_id)
+            earlier = ThreadSoFar.read(client, channel, thread_ts).report_about(file_id)
             if earlier is not None:  # an earlier attempt posted it, then died
                 if dataset.created or dataset.report_message_ts is None:
                     deps.library.mark_reported(dataset.id, earlier)
@@ -89,21 +87,10 @@ def run_intake(deps: SlackDeps, payload: dict[str, Any]) -> None:
             thread_ts=thread_ts,
             text=text,
             blocks=blocks,
-            metadata={"event_type": REPORT_EVENT, "event_payload": {"file": file_id}},
+            metadata=report_metadata(file_id),
         )
         if dataset.created or dataset.report_message_ts is None:
             deps.library.mark_reported(dataset.id, str(posted["ts"]))
-
-
-def _posted_report(client: WebClient, channel: str, thread_ts: str, file_id: str) -> str | None:
-    """The report an earlier attempt posted for this file, found by its message metadata."""
-    replies = client.conversations_replies(channel=channel, ts=thread_ts, include_all_metadata=True)
-    for message in replies.get("messages") or []:
-        metadata = message.get("metadata") or {}
-        payload = metadata.get("event_payload") or {}
-        if metadata.get("event_type") == REPORT_EVENT and payload.get("file") == file_id:
-            return str(message["ts"])
-    return None
 
 
 def _too_large(name: str, size: int, limit: int) -> str:
