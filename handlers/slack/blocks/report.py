@@ -22,6 +22,8 @@ from slack_sdk.models.blocks import (
 )
 
 from finetuning.datasets.findings import Finding, Severity
+from finetuning.datasets.fixes import planned_fixes
+from finetuning.datasets.library import StoredDataset
 from finetuning.datasets.report import ValidationReport
 from handlers.slack.blocks.layout import context, mrkdwn, section, text_size, to_dicts
 from handlers.slack.blocks.limits import (
@@ -64,6 +66,20 @@ _MARK = {
     Severity.INFO: ":information_source:",
 }
 _ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+def stored_report_blocks(
+    dataset: StoredDataset, *, command: str = "/finetune"
+) -> tuple[str, list[dict[str, Any]]]:
+    """`report_blocks` for a stored dataset, with the buttons it allows: Start when it is
+    valid, Fix and re-upload when a fix would change something."""
+    return report_blocks(
+        dataset.report,
+        dataset.short_id,
+        can_start=dataset.valid,
+        fixable=planned_fixes(dataset.report),
+        command=command,
+    )
 
 
 def report_blocks(

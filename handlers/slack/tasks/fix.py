@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from finetuning.datasets.fixes import planned_fixes
 from finetuning.datasets.library import DatasetNotFoundError
 from finetuning.datasets.refix import StoredFileGoneError, fix_dataset
 from finetuning.tasks import ATTEMPT
-from handlers.slack.blocks.report import report_blocks
+from handlers.slack.blocks.report import stored_report_blocks
 from handlers.slack.deps import SlackDeps
 from handlers.slack.tasks.slack_calls import slack_transient_as_retry
 from handlers.slack.thread_so_far import ThreadSoFar, report_metadata
@@ -65,13 +64,7 @@ def run_fix(deps: SlackDeps, payload: dict[str, Any]) -> None:
             )
             file_id = str(uploaded["file"]["id"])
         if report_ts is None:
-            text, blocks = report_blocks(
-                fixed.report,
-                fixed.short_id,
-                can_start=fixed.valid,
-                fixable=planned_fixes(fixed.report),
-                command=deps.command,
-            )
+            text, blocks = stored_report_blocks(fixed, command=deps.command)
             posted = client.chat_postMessage(
                 channel=channel,
                 thread_ts=done.thread,

@@ -9,10 +9,9 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from finetuning.datasets.fixes import planned_fixes
 from finetuning.datasets.library import Origin
 from finetuning.tasks import ATTEMPT
-from handlers.slack.blocks.report import report_blocks
+from handlers.slack.blocks.report import stored_report_blocks
 from handlers.slack.deps import SlackDeps
 from handlers.slack.download import DownloadError, download
 from handlers.slack.files import is_dataset_name, is_partial
@@ -73,13 +72,7 @@ def run_intake(deps: SlackDeps, payload: dict[str, Any]) -> None:
                 if dataset.created or dataset.report_message_ts is None:
                     deps.library.mark_reported(dataset.id, earlier)
                 return
-        text, blocks = report_blocks(
-            dataset.report,
-            dataset.short_id,
-            can_start=dataset.valid,
-            fixable=planned_fixes(dataset.report),
-            command=deps.command,
-        )
+        text, blocks = stored_report_blocks(dataset, command=deps.command)
         if not dataset.created and dataset.thread_ts != thread_ts:
             text = f"These bytes were checked before as {dataset.short_id}. {text}"
         posted = client.chat_postMessage(
