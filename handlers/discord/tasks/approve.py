@@ -53,7 +53,8 @@ def run_decision(deps: DiscordDeps, payload: dict[str, Any]) -> None:
     _show_on_requests(deps, job, payload, requests)
     asked_in = {request.ts for request in requests}
     if decision is not Decision.APPROVED:
-        _edit_waiting(deps, where, asked_in, payload, f"⛔ {job.short_id} was rejected by {by}.")
+        rejected = f"⛔ {job.short_id} was rejected by {by}."
+        _edit_waiting(deps, where, asked_in, payload.get("waiting"), rejected)
         if where is not None:
             text = (
                 f"⛔ {mention(job.started_by)}, {job.short_id} was rejected by {by}. "
@@ -79,19 +80,19 @@ def run_decision(deps: DiscordDeps, payload: dict[str, Any]) -> None:
         lambda c: calls.send(c, where, content=text, embed=embed, allowed_mentions=PEOPLE)
     )
     deps.jobs.mark_announced(job.id, str(posted.id))
-    _edit_waiting(deps, where, asked_in, payload, f"✅ {job.short_id} was approved by {by}.")
+    approved = f"✅ {job.short_id} was approved by {by}."
+    _edit_waiting(deps, where, asked_in, payload.get("waiting"), approved)
 
 
 def _edit_waiting(
     deps: DiscordDeps,
     where: str | None,
     asked_in: set[str],
-    payload: dict[str, Any],
+    waiting: str | None,
     text: str,
 ) -> None:
     """The requester's waiting message says what was decided; not when it was the request
-    itself (in the thread, one of `asked_in`), which the click already showed the decision on."""
-    waiting = payload.get("waiting")
+    itself (in the thread, one of `asked_in`), which already shows the decision."""
     if waiting is None or where is None or waiting in asked_in:
         return
     deps.bridge.call(lambda c: calls.edit(c, where, waiting, content=text))
@@ -124,6 +125,6 @@ def show_withdrawal(deps: DiscordDeps, job: JobRecord) -> None:
         deps,
         where_of(job, {}),
         {request.ts for request in requests},
-        {"waiting": job.status_message_ts},
+        job.status_message_ts,
         f"↩️ {job.short_id} was withdrawn{who}: nothing was started or spent.",
     )

@@ -121,13 +121,24 @@ def _show_decision_taken_meanwhile(
     decision, by = deps.approvals.outcome(current)
     if decision is None:
         return
+    _show_outcome(deps, current, decision, by, requests, waiting_ts)
+
+
+def _show_outcome(
+    deps: SlackDeps,
+    job: JobRecord,
+    decision: Decision,
+    by: str | None,
+    requests: list[RequestMessage],
+    waiting_ts: str | None,
+) -> None:
+    """`requests` show the decision in place of their buttons; the waiting message, when
+    given, says what was decided."""
     for request in requests:
-        show_decision_on(deps, current, decision, by, request.channel, request.ts)
-    if waiting_ts is not None and current.channel_id is not None:
-        decided = decided_text(current, decision, by)
-        _update(
-            deps, current, current.channel_id, waiting_ts, decided, to_dicts([section(decided)])
-        )
+        show_decision_on(deps, job, decision, by, request.channel, request.ts)
+    if waiting_ts is not None and job.channel_id is not None:
+        decided = decided_text(job, decision, by)
+        _update(deps, job, job.channel_id, waiting_ts, decided, to_dicts([section(decided)]))
 
 
 def _destinations(deps: SlackDeps, client: WebClient) -> list[str]:
@@ -230,12 +241,10 @@ def show_withdrawal(deps: SlackDeps, job: JobRecord) -> None:
     if decision is not Decision.WITHDRAWN:
         return
     requests = deps.approvals.requests(job.id)
-    for request in requests:
-        show_decision_on(deps, job, decision, by, request.channel, request.ts)
     waiting = job.status_message_ts
-    if waiting and job.channel_id is not None and all(r.ts != waiting for r in requests):
-        text = decided_text(job, decision, by)
-        _update(deps, job, job.channel_id, waiting, text, to_dicts([section(text)]))
+    if any(request.ts == waiting for request in requests):
+        waiting = None  # the waiting message was the request: shown as one
+    _show_outcome(deps, job, decision, by, requests, waiting)
 
 
 def show_decision_on(

@@ -313,12 +313,15 @@ class WorkspaceActor:
                 raise LookupError(f"view {view_id} is not open for {user}")
             if view.payload.get("notify_on_close"):
                 raise NotImplementedError("view_closed is not emulated")
-            stack = ws.modal_stacks.get(user, [])
-            for open_id in stack:
-                ws.views[open_id].is_open = False
-            stack.clear()
+            self._close_stack(user)
             view.is_open = False
             ws.notify()
+
+    def _close_stack(self, user: str) -> None:
+        stack = self._ws.modal_stacks.setdefault(user, [])
+        for open_id in stack:
+            self._ws.views[open_id].is_open = False
+        stack.clear()
 
     def _apply_view_response(self, user: str, view_id: str, answer: JsonDict) -> None:
         ws = self._ws
@@ -333,9 +336,7 @@ class WorkspaceActor:
             pushed = create_view(ws, user, answer["view"], stack[0] if stack else view_id, view_id)
             stack.append(pushed.id)
         elif action == "clear":
-            for open_id in stack:
-                ws.views[open_id].is_open = False
-            stack.clear()
+            self._close_stack(user)
         else:
             view.is_open = False
             if view_id in stack:
